@@ -1,0 +1,10 @@
+//! sea-orm entities, one module per table, mirroring the migrations exactly.
+
+pub mod group_memberships;
+pub mod groups;
+pub mod outbox;
+pub mod scim_tokens;
+pub mod sso_connections;
+pub mod tenants;
+pub mod user_emails;
+pub mod users;

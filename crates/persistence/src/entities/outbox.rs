@@ -1,0 +1,23 @@
+//! The `outbox` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub event_type: String,
+    pub actor: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub occurred_at: DateTimeUtc,
+    pub envelope: String,
+    pub published_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,203 @@
+//! Tenants and SSO connections.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use domain::DomainError;
+use domain::events::{Actor, Event, EventType, ResourceRef};
+use domain::ports::TenantStore;
+use domain::tenant::{SamlIdp, Slug, SsoConnection, SsoProtocol, Tenant, TenantId, TenantStatus};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::entities::{sso_connections, tenants};
+use crate::error::{DbResultExt, is_unique_violation, unexpected};
+use crate::outbox;
+
+/// Tenants in Postgres or SQLite.
+pub struct SqlTenantStore {
+    db: DatabaseConnection,
+}
+
+impl SqlTenantStore {
+    /// A store over the pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+fn to_tenant(m: tenants::Model) -> Result<Tenant, DomainError> {
+    Ok(Tenant {
+        id: TenantId(Uuid::parse_str(&m.id).map_err(|e| DomainError::Unexpected(e.into()))?),
+        slug: Slug::parse(&m.slug)?,
+        name: m.name,
+        status: TenantStatus::parse(&m.status).unwrap_or(TenantStatus::Active),
+        created_at: m.created_at,
+    })
+}
+
+fn to_connection(m: sso_connections::Model) -> Result<SsoConnection, DomainError> {
+    let t = TenantId(Uuid::parse_str(&m.tenant_id).map_err(|e| DomainError::Unexpected(e.into()))?);
+    let protocol = SsoProtocol::parse(&m.protocol)
+        .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("stored protocol {:?}", m.protocol)))?;
+    let saml = match (m.saml_entity_id, m.saml_sso_url) {
+        (Some(entity_id), Some(sso_url)) => Some(SamlIdp {
+            entity_id,
+            sso_url,
+            certificates: m
+                .saml_certificates
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(SsoConnection {
+        tenant_id: t,
+        protocol,
+        saml,
+        oidc: m.oidc_config.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+        scim_enabled: m.scim_enabled,
+        default_role: m.default_role,
+        updated_at: m.updated_at,
+    })
+}
+
+#[async_trait]
+impl TenantStore for SqlTenantStore {
+    #[tracing::instrument(skip(self), err)]
+    async fn create(&self, actor: &Actor, slug: Slug, name: String) -> Result<Tenant, DomainError> {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err(DomainError::InvalidValue("the tenant name must not be empty".into()));
+        }
+        let id = TenantId(Uuid::now_v7());
+        let now = Utc::now();
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        tenants::Entity::insert(tenants::ActiveModel {
+            id: Set(id.to_string()),
+            slug: Set(slug.to_string()),
+            name: Set(name.clone()),
+            status: Set(TenantStatus::Active.as_str().to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::Uniqueness(format!("the slug '{slug}' is already taken"))
+            } else {
+                unexpected(e, "inserting a tenant")
+            }
+        })?;
+        let ev = Event::new(
+            EventType::TenantCreated,
+            id,
+            actor,
+            ResourceRef { kind: "Tenant", id: id.to_string() },
+            json!({"slug": slug, "name": name}),
+        );
+        outbox::push(&txn, &ev).await?;
+        txn.commit().await.ctx("committing a tenant")?;
+        Ok(Tenant { id, slug, name, status: TenantStatus::Active, created_at: now })
+    }
+
+    async fn get_by_slug(&self, slug: &str) -> Result<Option<Tenant>, DomainError> {
+        tenants::Entity::find()
+            .filter(tenants::Column::Slug.eq(slug))
+            .one(&self.db)
+            .await
+            .ctx("reading a tenant")?
+            .map(to_tenant)
+            .transpose()
+    }
+
+    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, DomainError> {
+        tenants::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .ctx("reading a tenant")?
+            .map(to_tenant)
+            .transpose()
+    }
+
+    #[tracing::instrument(skip(self, idp), err)]
+    async fn set_saml(&self, t: TenantId, actor: &Actor, idp: SamlIdp) -> Result<SsoConnection, DomainError> {
+        let now = Utc::now();
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        let existing = sso_connections::Entity::find_by_id(t.to_string())
+            .one(&txn)
+            .await
+            .ctx("reading an SSO connection")?;
+        let certs = serde_json::to_string(&idp.certificates).map_err(|e| DomainError::Unexpected(e.into()))?;
+        let row = sso_connections::ActiveModel {
+            tenant_id: Set(t.to_string()),
+            protocol: Set(SsoProtocol::Saml.as_str().to_owned()),
+            saml_entity_id: Set(Some(idp.entity_id.clone())),
+            saml_sso_url: Set(Some(idp.sso_url.clone())),
+            saml_certificates: Set(Some(certs)),
+            oidc_config: Set(None),
+            scim_enabled: Set(existing.as_ref().is_some_and(|e| e.scim_enabled)),
+            default_role: Set(existing.as_ref().and_then(|e| e.default_role.clone())),
+            created_at: Set(existing.as_ref().map_or(now, |e| e.created_at)),
+            updated_at: Set(now),
+        };
+        if existing.is_some() {
+            sso_connections::Entity::update(row).exec(&txn).await.ctx("updating an SSO connection")?;
+        } else {
+            sso_connections::Entity::insert(row)
+                .exec_without_returning(&txn)
+                .await
+                .ctx("inserting an SSO connection")?;
+        }
+        let ev = Event::new(
+            EventType::SsoConnectionUpdated,
+            t,
+            actor,
+            ResourceRef { kind: "SsoConnection", id: t.to_string() },
+            json!({"protocol": "saml", "idp_entity_id": idp.entity_id, "idp_sso_url": idp.sso_url, "certificates": idp.certificates.len()}),
+        );
+        outbox::push(&txn, &ev).await?;
+        let stored = sso_connections::Entity::find_by_id(t.to_string())
+            .one(&txn)
+            .await
+            .ctx("re-reading an SSO connection")?
+            .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("SSO connection vanished")))?;
+        txn.commit().await.ctx("committing an SSO connection")?;
+        to_connection(stored)
+    }
+
+    async fn sso_connection(&self, t: TenantId) -> Result<Option<SsoConnection>, DomainError> {
+        sso_connections::Entity::find_by_id(t.to_string())
+            .one(&self.db)
+            .await
+            .ctx("reading an SSO connection")?
+            .map(to_connection)
+            .transpose()
+    }
+
+    async fn set_scim_enabled(&self, t: TenantId, actor: &Actor, enabled: bool) -> Result<(), DomainError> {
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        let res = sso_connections::Entity::update_many()
+            .col_expr(sso_connections::Column::ScimEnabled, sea_orm::sea_query::Expr::val(enabled).into())
+            .col_expr(sso_connections::Column::UpdatedAt, sea_orm::sea_query::Expr::val(Utc::now()).into())
+            .filter(sso_connections::Column::TenantId.eq(t.to_string()))
+            .exec(&txn)
+            .await
+            .ctx("switching SCIM")?;
+        if res.rows_affected == 0 {
+            return Err(DomainError::Conflict("the tenant has no SSO connection".into()));
+        }
+        let ev = Event::new(
+            EventType::SsoConnectionUpdated,
+            t,
+            actor,
+            ResourceRef { kind: "SsoConnection", id: t.to_string() },
+            json!({"scim_enabled": enabled}),
+        );
+        outbox::push(&txn, &ev).await?;
+        txn.commit().await.ctx("committing a SCIM switch")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Wiring: database, stores, token verifier, and the two HTTP listeners.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use persistence::{Database, Stores};
+use scim_api::ScimState;
+use scim_api::auth::TokenAuth;
+use scim_api::telemetry::TenantRootSpan;
+use serde_json::json;
+use tracing_actix_web::TracingLogger;
+
+use crate::settings::Settings;
+
+/// Which parts of the product a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roles {
+    /// SCIM/SSO listener, admin listener and event processing.
+    All,
+    ScimApi,
+    AdminApi,
+}
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    scim: Option<(Server, u16)>,
+    admin: Option<(Server, u16)>,
+    maintenance: Option<tokio::task::JoinHandle<()>>,
+    pub db: Database,
+    pub stores: Stores,
+    pub auth: Arc<TokenAuth>,
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn readyz(db: web::Data<Database>) -> HttpResponse {
+    if db.ping().await {
+        HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "database": "unreachable"}))
+    }
+}
+
+fn bind(addr: &str) -> anyhow::Result<(TcpListener, u16)> {
+    let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
+}
+
+impl Application {
+    /// Connects, migrates (when `migrate`), and binds the listeners of `roles`.
+    pub async fn build(settings: &Settings, roles: Roles, migrate: bool) -> anyhow::Result<Self> {
+        let db = Database::connect(&settings.database.url).await.context("connecting to the database")?;
+        if migrate {
+            db.migrate().await.context("applying migrations")?;
+        }
+        let stores = db.stores();
+        let auth = Arc::new(TokenAuth::new(stores.tokens.clone(), settings.scim.token_cache));
+        let mut app = Self { scim: None, admin: None, maintenance: None, db, stores, auth };
+        if matches!(roles, Roles::All | Roles::ScimApi) {
+            app.scim = Some(app.scim_server(settings)?);
+            app.maintenance = Some(tokio::spawn(app.auth.clone().run_maintenance()));
+        }
+        if matches!(roles, Roles::All | Roles::AdminApi) {
+            app.admin = Some(app.admin_server(settings)?);
+        }
+        Ok(app)
+    }
+
+    fn scim_server(&self, settings: &Settings) -> anyhow::Result<(Server, u16)> {
+        let (listener, port) = bind(&settings.http.scim_listen)?;
+        let state = web::Data::new(ScimState {
+            users: self.stores.users.clone(),
+            groups: self.stores.groups.clone(),
+            auth: self.auth.clone(),
+            base_url: settings.scim_base_url(),
+            max_results: settings.scim.max_results,
+            max_body_bytes: settings.scim.max_body_bytes,
+        });
+        let db = web::Data::new(self.db.clone());
+        let limit = settings.scim.max_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<TenantRootSpan>::new())
+                .app_data(state.clone())
+                .app_data(db.clone())
+                .app_data(web::PayloadConfig::new(limit))
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .configure(scim_api::configure)
+        })
+        .listen(listener)?
+        .run();
+        Ok((server, port))
+    }
+
+    fn admin_server(&self, settings: &Settings) -> anyhow::Result<(Server, u16)> {
+        let (listener, port) = bind(&settings.http.admin_listen)?;
+        let db = web::Data::new(self.db.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<TenantRootSpan>::new())
+                .app_data(db.clone())
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+        })
+        .listen(listener)?
+        .run();
+        Ok((server, port))
+    }
+
+    /// The bound port of the public (SCIM, SSO) listener.
+    pub fn scim_port(&self) -> Option<u16> {
+        self.scim.as_ref().map(|s| s.1)
+    }
+
+    /// The bound port of the admin listener.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin.as_ref().map(|s| s.1)
+    }
+
+    /// Serves until a listener stops (both stop gracefully on SIGTERM / ctrl-c).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let auth = self.auth.clone();
+        let servers: Vec<Server> = [self.scim, self.admin].into_iter().flatten().map(|s| s.0).collect();
+        let results = futures_util::future::join_all(servers).await;
+        if let Some(m) = self.maintenance {
+            m.abort();
+        }
+        auth.flush_last_used().await;
+        for r in results {
+            r?;
+        }
+        Ok(())
+    }
+}
