@@ -141,7 +141,10 @@ mod tests {
     fn actors_render_as_spec_section_8_says() {
         let id = Uuid::nil();
         assert_eq!(Actor::ScimToken(id).to_string(), format!("scim_token:{id}"));
-        assert_eq!(Actor::Admin("am@beta.test".into()).to_string(), "admin:am@beta.test");
+        assert_eq!(
+            Actor::Admin("am@beta.test".into()).to_string(),
+            "admin:am@beta.test"
+        );
         assert_eq!(Actor::System.to_string(), "system");
     }
 }

@@ -61,15 +61,23 @@ pub fn member_values(value: &Value) -> Result<Vec<String>, DomainError> {
 fn is_members(op: &PatchOp) -> bool {
     op.path.as_ref().is_some_and(|p| {
         p.attr.name.eq_ignore_ascii_case("members")
-            && p.attr.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(GROUP_SCHEMA))
+            && p.attr
+                .urn
+                .as_deref()
+                .is_none_or(|u| u.eq_ignore_ascii_case(GROUP_SCHEMA))
     })
 }
 
 /// `value eq "a" or value eq "b"`: the ids, when the filter is only that.
 fn ids_of(filter: &Filter) -> Option<Vec<String>> {
     match filter {
-        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(v) }
-            if path.urn.is_none() && path.sub.is_none() && path.name.eq_ignore_ascii_case("value") =>
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str(v),
+        } if path.urn.is_none()
+            && path.sub.is_none()
+            && path.name.eq_ignore_ascii_case("value") =>
         {
             Some(vec![v.clone()])
         }
@@ -93,22 +101,25 @@ pub fn split_group_ops(ops: &[PatchOp]) -> Result<(Vec<PatchOp>, Vec<MemberChang
             continue;
         }
         // A no-path add/replace may carry `members` inside its value object.
-        if op.path.is_none() {
-            if let Some(Value::Object(obj)) = &op.value {
-                if let Some((key, members)) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("members")) {
-                    let ids = member_values(members)?;
-                    changes.push(match op.op {
-                        PatchOpKind::Replace => MemberChange::ReplaceAll(ids),
-                        _ => MemberChange::Add(ids),
-                    });
-                    let mut rest = obj.clone();
-                    rest.remove(key);
-                    if !rest.is_empty() {
-                        attribute_ops.push(PatchOp { value: Some(Value::Object(rest)), ..op.clone() });
-                    }
-                    continue;
-                }
+        if op.path.is_none()
+            && let Some(Value::Object(obj)) = &op.value
+            && let Some((key, members)) =
+                obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("members"))
+        {
+            let ids = member_values(members)?;
+            changes.push(match op.op {
+                PatchOpKind::Replace => MemberChange::ReplaceAll(ids),
+                _ => MemberChange::Add(ids),
+            });
+            let mut rest = obj.clone();
+            rest.remove(key);
+            if !rest.is_empty() {
+                attribute_ops.push(PatchOp {
+                    value: Some(Value::Object(rest)),
+                    ..op.clone()
+                });
             }
+            continue;
         }
         attribute_ops.push(op.clone());
     }
@@ -117,7 +128,9 @@ pub fn split_group_ops(ops: &[PatchOp]) -> Result<(Vec<PatchOp>, Vec<MemberChang
 
 fn member_change(op: &PatchOp) -> Result<MemberChange, DomainError> {
     let Some(path) = &op.path else {
-        return Err(DomainError::InvalidPath("a members operation needs a path".into()));
+        return Err(DomainError::InvalidPath(
+            "a members operation needs a path".into(),
+        ));
     };
     if path.sub.is_some() || path.attr.sub.is_some() {
         return Err(DomainError::InvalidPath(

@@ -39,34 +39,91 @@ pub type IfMatch = Option<i64>;
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// One live user, with its groups when `load_refs`.
-    async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<User>, DomainError>;
+    async fn get(
+        &self,
+        t: TenantId,
+        id: Uuid,
+        load_refs: bool,
+    ) -> Result<Option<User>, DomainError>;
     /// A filtered, paged list in stable order.
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<User>, DomainError>;
     /// Creates a user; `Uniqueness` when the userName is taken (case-insensitively).
     async fn insert(&self, t: TenantId, actor: &Actor, doc: Document) -> Result<User, DomainError>;
     /// Replaces a user's document (PUT).
-    async fn replace(&self, t: TenantId, actor: &Actor, id: Uuid, doc: Document, if_match: IfMatch) -> Result<User, DomainError>;
+    async fn replace(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        doc: Document,
+        if_match: IfMatch,
+    ) -> Result<User, DomainError>;
     /// Applies PATCH operations atomically.
-    async fn patch(&self, t: TenantId, actor: &Actor, id: Uuid, ops: &[PatchOp], if_match: IfMatch) -> Result<User, DomainError>;
+    async fn patch(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        ops: &[PatchOp],
+        if_match: IfMatch,
+    ) -> Result<User, DomainError>;
     /// Tombstones a user and removes its memberships.
-    async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError>;
+    async fn delete(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        if_match: IfMatch,
+    ) -> Result<(), DomainError>;
 }
 
 /// Groups of a tenant, and memberships.
 #[async_trait]
 pub trait GroupStore: Send + Sync {
     /// One live group, with its members when `load_refs`.
-    async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<Group>, DomainError>;
+    async fn get(
+        &self,
+        t: TenantId,
+        id: Uuid,
+        load_refs: bool,
+    ) -> Result<Option<Group>, DomainError>;
     /// A filtered, paged list in stable order.
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<Group>, DomainError>;
     /// Creates a group with initial members (ids of this tenant's users).
-    async fn insert(&self, t: TenantId, actor: &Actor, doc: Document, members: Vec<String>) -> Result<Group, DomainError>;
+    async fn insert(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        doc: Document,
+        members: Vec<String>,
+    ) -> Result<Group, DomainError>;
     /// Replaces a group's document and member set (PUT).
-    async fn replace(&self, t: TenantId, actor: &Actor, id: Uuid, doc: Document, members: Vec<String>, if_match: IfMatch) -> Result<Group, DomainError>;
+    async fn replace(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        doc: Document,
+        members: Vec<String>,
+        if_match: IfMatch,
+    ) -> Result<Group, DomainError>;
     /// Applies PATCH operations atomically; membership operations become set operations.
-    async fn patch(&self, t: TenantId, actor: &Actor, id: Uuid, ops: &[PatchOp], if_match: IfMatch) -> Result<Group, DomainError>;
+    async fn patch(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        ops: &[PatchOp],
+        if_match: IfMatch,
+    ) -> Result<Group, DomainError>;
     /// Deletes a group and its memberships.
-    async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError>;
+    async fn delete(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        if_match: IfMatch,
+    ) -> Result<(), DomainError>;
 }
 
 /// Tenants and their SSO connections.
@@ -75,9 +132,19 @@ pub trait TenantStore: Send + Sync {
     async fn create(&self, actor: &Actor, slug: Slug, name: String) -> Result<Tenant, DomainError>;
     async fn get_by_slug(&self, slug: &str) -> Result<Option<Tenant>, DomainError>;
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, DomainError>;
-    async fn set_saml(&self, t: TenantId, actor: &Actor, idp: SamlIdp) -> Result<SsoConnection, DomainError>;
+    async fn set_saml(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        idp: SamlIdp,
+    ) -> Result<SsoConnection, DomainError>;
     async fn sso_connection(&self, t: TenantId) -> Result<Option<SsoConnection>, DomainError>;
-    async fn set_scim_enabled(&self, t: TenantId, actor: &Actor, enabled: bool) -> Result<(), DomainError>;
+    async fn set_scim_enabled(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        enabled: bool,
+    ) -> Result<(), DomainError>;
 }
 
 /// The credential a presented token resolves to.
@@ -91,9 +158,21 @@ pub struct TokenRecord {
 /// SCIM bearer tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    async fn insert(&self, t: TenantId, actor: &Actor, token: &NewToken, label: String, expires_at: Option<DateTime<Utc>>) -> Result<ScimTokenInfo, DomainError>;
+    async fn insert(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        token: &NewToken,
+        label: String,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<ScimTokenInfo, DomainError>;
     async fn list(&self, t: TenantId) -> Result<Vec<ScimTokenInfo>, DomainError>;
-    async fn revoke(&self, t: TenantId, actor: &Actor, id: Uuid) -> Result<ScimTokenInfo, DomainError>;
+    async fn revoke(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<ScimTokenInfo, DomainError>;
     /// Revokes every live token of the tenant; returns their ids.
     async fn revoke_all(&self, t: TenantId, actor: &Actor) -> Result<Vec<Uuid>, DomainError>;
     /// The token row by id, across tenants: the token itself names its tenant.

@@ -30,12 +30,18 @@ pub struct User {
 impl User {
     /// `userName`.
     pub fn user_name(&self) -> &str {
-        self.doc.get("userName").and_then(Value::as_str).unwrap_or_default()
+        self.doc
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// `active` (a user without the attribute is active).
     pub fn is_active(&self) -> bool {
-        self.doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+        self.doc
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
     }
 }
 
@@ -61,7 +67,10 @@ pub struct Group {
 impl Group {
     /// `displayName`.
     pub fn display_name(&self) -> &str {
-        self.doc.get("displayName").and_then(Value::as_str).unwrap_or_default()
+        self.doc
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 }
 
@@ -120,7 +129,9 @@ impl UserColumns {
             external_id: str_at(doc, "externalId").map(str::to_owned),
             display_name: str_at(doc, "displayName").map(str::to_owned),
             given_name: name.and_then(|n| str_at(n, "givenName")).map(str::to_owned),
-            family_name: name.and_then(|n| str_at(n, "familyName")).map(str::to_owned),
+            family_name: name
+                .and_then(|n| str_at(n, "familyName"))
+                .map(str::to_owned),
             active: doc.get("active").and_then(Value::as_bool).unwrap_or(true),
             emails,
         }
@@ -185,14 +196,21 @@ fn check_schemas(kind: ResourceKind, obj: &Map<String, Value>) -> Result<(), Dom
     let Some(schemas) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")) else {
         return Ok(());
     };
-    let list = schemas.1.as_array().filter(|l| l.iter().all(Value::is_string));
+    let list = schemas
+        .1
+        .as_array()
+        .filter(|l| l.iter().all(Value::is_string));
     let Some(list) = list else {
         return Err(DomainError::InvalidSyntax(
             "'schemas' must be an array of schema URNs".into(),
         ));
     };
     let core = kind.core().id;
-    if !list.is_empty() && !list.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(core))) {
+    if !list.is_empty()
+        && !list
+            .iter()
+            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(core)))
+    {
         return Err(DomainError::InvalidSyntax(format!(
             "'schemas' must include {core} for a {} resource",
             kind.name()
@@ -283,13 +301,13 @@ pub fn attribute_value(def: &AttributeDef, value: &Value) -> Result<Option<Value
                 continue;
             };
             // RFC 7643 §2.4: at most one value may be primary; the first one wins.
-            if let Some(p) = v.get_mut("primary") {
-                if p.as_bool() == Some(true) {
-                    if seen_primary {
-                        *p = Value::Bool(false);
-                    }
-                    seen_primary = true;
+            if let Some(p) = v.get_mut("primary")
+                && p.as_bool() == Some(true)
+            {
+                if seen_primary {
+                    *p = Value::Bool(false);
                 }
+                seen_primary = true;
             }
             if !out.contains(&v) {
                 out.push(v);
@@ -368,7 +386,10 @@ mod tests {
         let doc = normalize(ResourceKind::User, &okta_create()).unwrap();
         assert_eq!(doc["userName"], "test.user@okta.local");
         assert_eq!(doc["externalId"], "00ujl29u0le5T6Aj10h7");
-        assert_eq!(doc["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], "Sales");
+        assert_eq!(
+            doc["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+            "Sales"
+        );
         assert_eq!(doc["urn:okta:custom:1.0"]["tshirt"], "M");
         assert!(!doc.contains_key("password"));
         assert!(!doc.contains_key("groups"));
@@ -389,7 +410,10 @@ mod tests {
         assert_eq!(doc["userName"], "a");
         assert_eq!(doc["active"], false);
         assert_eq!(doc["name"]["givenName"], "x");
-        assert!(!doc.contains_key("title"), "an empty string is an absent attribute");
+        assert!(
+            !doc.contains_key("title"),
+            "an empty string is an absent attribute"
+        );
     }
 
     #[test]
@@ -398,14 +422,31 @@ mod tests {
             (json!([]), "JSON object"),
             (json!({"displayName": "x"}), "'userName' is required"),
             (json!({"userName": 5}), "'userName' must be a string"),
-            (json!({"userName": "a", "active": "maybe"}), "'active' must be a boolean"),
-            (json!({"userName": "a", "emails": "x@y"}), "'emails' must be an array"),
-            (json!({"userName": "a", "name": "x"}), "'name' must be an object"),
-            (json!({"userName": "a", "schemas": "x"}), "'schemas' must be an array"),
-            (json!({"userName": "a", "schemas": [crate::schema::GROUP_SCHEMA]}), "must include"),
+            (
+                json!({"userName": "a", "active": "maybe"}),
+                "'active' must be a boolean",
+            ),
+            (
+                json!({"userName": "a", "emails": "x@y"}),
+                "'emails' must be an array",
+            ),
+            (
+                json!({"userName": "a", "name": "x"}),
+                "'name' must be an object",
+            ),
+            (
+                json!({"userName": "a", "schemas": "x"}),
+                "'schemas' must be an array",
+            ),
+            (
+                json!({"userName": "a", "schemas": [crate::schema::GROUP_SCHEMA]}),
+                "must include",
+            ),
         ];
         for (body, want) in cases {
-            let err = normalize(ResourceKind::User, &body).unwrap_err().to_string();
+            let err = normalize(ResourceKind::User, &body)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{body}: got {err:?}, want {want:?}");
         }
     }

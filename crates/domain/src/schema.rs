@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 /// URN of the core User schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// URN of the Enterprise User extension.
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// URN of the core Group schema.
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// URN of list responses.
@@ -142,7 +143,10 @@ const fn read_only(def: AttributeDef) -> AttributeDef {
 /// The sub-attributes shared by most multi-valued attributes (RFC 7643 §2.4).
 const MULTI_VALUED_DEFAULT: &[AttributeDef] = &[
     string("value", "The attribute's significant value."),
-    string("display", "A human-readable name, primarily used for display purposes."),
+    string(
+        "display",
+        "A human-readable name, primarily used for display purposes.",
+    ),
     string("type", "A label indicating the attribute's function."),
     attr(
         "primary",
@@ -161,7 +165,10 @@ const NAME_SUB: &[AttributeDef] = &[
 ];
 
 const ADDRESS_SUB: &[AttributeDef] = &[
-    string("formatted", "The full mailing address, formatted for display."),
+    string(
+        "formatted",
+        "The full mailing address, formatted for display.",
+    ),
     string("streetAddress", "The full street address component."),
     string("locality", "The city or locality component."),
     string("region", "The state or region component."),
@@ -175,7 +182,11 @@ const GROUP_REF_SUB: &[AttributeDef] = &[
     read_only(string("value", "The identifier of the User's group.")),
     read_only(AttributeDef {
         reference_types: &["Group"],
-        ..attr("$ref", AttrType::Reference, "The URI of the corresponding Group resource.")
+        ..attr(
+            "$ref",
+            AttrType::Reference,
+            "The URI of the corresponding Group resource.",
+        )
     }),
     read_only(string("display", "A human-readable name of the group.")),
     read_only(string("type", "How the membership was derived: 'direct'.")),
@@ -191,49 +202,120 @@ const USER_ATTRIBUTES: &[AttributeDef] = &[
         )
     },
     complex("name", "The components of the user's real name.", NAME_SUB),
-    string("displayName", "The name of the User, suitable for display to end-users."),
-    string("nickName", "The casual way to address the user in real life."),
+    string(
+        "displayName",
+        "The name of the User, suitable for display to end-users.",
+    ),
+    string(
+        "nickName",
+        "The casual way to address the user in real life.",
+    ),
     AttributeDef {
         reference_types: &["external"],
-        ..attr("profileUrl", AttrType::Reference, "A fully qualified URL pointing to a page representing the User's online profile.")
+        ..attr(
+            "profileUrl",
+            AttrType::Reference,
+            "A fully qualified URL pointing to a page representing the User's online profile.",
+        )
     },
     string("title", "The user's title, such as \"Vice President\"."),
-    string("userType", "Used to identify the relationship between the organization and the user."),
-    string("preferredLanguage", "Indicates the User's preferred written or spoken language."),
+    string(
+        "userType",
+        "Used to identify the relationship between the organization and the user.",
+    ),
+    string(
+        "preferredLanguage",
+        "Indicates the User's preferred written or spoken language.",
+    ),
     string("locale", "Used to indicate the User's default location."),
-    string("timezone", "The User's time zone in the 'Olson' time zone database format."),
-    attr("active", AttrType::Boolean, "A Boolean value indicating the User's administrative status."),
+    string(
+        "timezone",
+        "The User's time zone in the 'Olson' time zone database format.",
+    ),
+    attr(
+        "active",
+        AttrType::Boolean,
+        "A Boolean value indicating the User's administrative status.",
+    ),
     AttributeDef {
         mutability: Mutability::WriteOnly,
         returned: Returned::Never,
-        ..string("password", "Accepted for compatibility and discarded: this service never stores passwords.")
+        ..string(
+            "password",
+            "Accepted for compatibility and discarded: this service never stores passwords.",
+        )
     },
-    multi("emails", "Email addresses for the user.", MULTI_VALUED_DEFAULT),
-    multi("phoneNumbers", "Phone numbers for the User.", MULTI_VALUED_DEFAULT),
-    multi("ims", "Instant messaging addresses for the User.", MULTI_VALUED_DEFAULT),
-    multi("photos", "URLs of photos of the User.", MULTI_VALUED_DEFAULT),
-    multi("addresses", "A physical mailing address for this User.", ADDRESS_SUB),
+    multi(
+        "emails",
+        "Email addresses for the user.",
+        MULTI_VALUED_DEFAULT,
+    ),
+    multi(
+        "phoneNumbers",
+        "Phone numbers for the User.",
+        MULTI_VALUED_DEFAULT,
+    ),
+    multi(
+        "ims",
+        "Instant messaging addresses for the User.",
+        MULTI_VALUED_DEFAULT,
+    ),
+    multi(
+        "photos",
+        "URLs of photos of the User.",
+        MULTI_VALUED_DEFAULT,
+    ),
+    multi(
+        "addresses",
+        "A physical mailing address for this User.",
+        ADDRESS_SUB,
+    ),
     read_only(multi(
         "groups",
         "A list of groups to which the user belongs, derived from group membership.",
         GROUP_REF_SUB,
     )),
-    multi("entitlements", "A list of entitlements for the User.", MULTI_VALUED_DEFAULT),
-    multi("roles", "A list of roles for the User, as sent by the identity provider.", MULTI_VALUED_DEFAULT),
-    multi("x509Certificates", "A list of certificates issued to the User.", MULTI_VALUED_DEFAULT),
+    multi(
+        "entitlements",
+        "A list of entitlements for the User.",
+        MULTI_VALUED_DEFAULT,
+    ),
+    multi(
+        "roles",
+        "A list of roles for the User, as sent by the identity provider.",
+        MULTI_VALUED_DEFAULT,
+    ),
+    multi(
+        "x509Certificates",
+        "A list of certificates issued to the User.",
+        MULTI_VALUED_DEFAULT,
+    ),
 ];
 
 const MANAGER_SUB: &[AttributeDef] = &[
-    string("value", "The id of the SCIM resource representing the User's manager."),
+    string(
+        "value",
+        "The id of the SCIM resource representing the User's manager.",
+    ),
     AttributeDef {
         reference_types: &["User"],
-        ..attr("$ref", AttrType::Reference, "The URI of the SCIM resource representing the User's manager.")
+        ..attr(
+            "$ref",
+            AttrType::Reference,
+            "The URI of the SCIM resource representing the User's manager.",
+        )
     },
-    read_only(string("displayName", "The displayName of the User's manager.")),
+    read_only(string(
+        "displayName",
+        "The displayName of the User's manager.",
+    )),
 ];
 
 const ENTERPRISE_ATTRIBUTES: &[AttributeDef] = &[
-    string("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+    string(
+        "employeeNumber",
+        "Numeric or alphanumeric identifier assigned to a person.",
+    ),
     string("costCenter", "Identifies the name of a cost center."),
     string("organization", "Identifies the name of an organization."),
     string("division", "Identifies the name of a division."),
@@ -249,7 +331,11 @@ const MEMBER_SUB: &[AttributeDef] = &[
     AttributeDef {
         mutability: Mutability::Immutable,
         reference_types: &["User"],
-        ..attr("$ref", AttrType::Reference, "The URI of the member resource.")
+        ..attr(
+            "$ref",
+            AttrType::Reference,
+            "The URI of the member resource.",
+        )
     },
     read_only(string("display", "A human-readable name of the member.")),
     AttributeDef {
@@ -263,7 +349,10 @@ const GROUP_ATTRIBUTES: &[AttributeDef] = &[
     AttributeDef {
         required: true,
         unique: true,
-        ..string("displayName", "A human-readable name for the Group, unique within the tenant.")
+        ..string(
+            "displayName",
+            "A human-readable name for the Group, unique within the tenant.",
+        )
     },
     multi("members", "A list of members of the Group.", MEMBER_SUB),
 ];
@@ -360,7 +449,9 @@ impl AttributeDef {
 }
 
 fn find(attributes: &'static [AttributeDef], name: &str) -> Option<&'static AttributeDef> {
-    attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 /// The common attributes every resource carries (RFC 7643 §3.1), which are read-only.
@@ -427,7 +518,8 @@ mod tests {
         assert_eq!(USER.attribute("USERNAME").map(|a| a.name), Some("userName"));
         let name = USER.attribute("name");
         assert_eq!(
-            name.and_then(|n| n.sub_attribute("givenname")).map(|a| a.name),
+            name.and_then(|n| n.sub_attribute("givenname"))
+                .map(|a| a.name),
             Some("givenName")
         );
         assert!(USER.attribute("nosuch").is_none());
@@ -436,7 +528,10 @@ mod tests {
     #[test]
     fn enterprise_extension_is_found_by_urn_in_any_case() {
         let urn = ENTERPRISE_USER_SCHEMA.to_ascii_uppercase();
-        assert_eq!(ResourceKind::User.schema(&urn).map(|s| s.name), Some("EnterpriseUser"));
+        assert_eq!(
+            ResourceKind::User.schema(&urn).map(|s| s.name),
+            Some("EnterpriseUser")
+        );
         assert!(ResourceKind::Group.schema(ENTERPRISE_USER_SCHEMA).is_none());
     }
 
@@ -445,8 +540,14 @@ mod tests {
         let v = schema_json(&USER);
         let attrs = v["attributes"].as_array().cloned().unwrap_or_default();
         let user_name = attrs.iter().find(|a| a["name"] == "userName");
-        assert_eq!(user_name.map(|a| a["uniqueness"].clone()), Some(json!("server")));
+        assert_eq!(
+            user_name.map(|a| a["uniqueness"].clone()),
+            Some(json!("server"))
+        );
         let password = attrs.iter().find(|a| a["name"] == "password");
-        assert_eq!(password.map(|a| a["returned"].clone()), Some(json!("never")));
+        assert_eq!(
+            password.map(|a| a["returned"].clone()),
+            Some(json!("never"))
+        );
     }
 }

@@ -20,7 +20,9 @@ enum Kind {
     /// Text compared as stored.
     Exact,
     /// Text compared case-insensitively; `stored_lower` when the column already holds lower case.
-    Insensitive { stored_lower: bool },
+    Insensitive {
+        stored_lower: bool,
+    },
     Bool,
     Time,
 }
@@ -35,7 +37,12 @@ struct Column {
 
 impl Column {
     const fn new(table: &'static str, name: &'static str, kind: Kind, nullable: bool) -> Self {
-        Self { table, name, kind, nullable }
+        Self {
+            table,
+            name,
+            kind,
+            nullable,
+        }
     }
 
     fn expr(self) -> Expr {
@@ -68,7 +75,9 @@ fn unsupported(path: &AttrPath, resource: Resource) -> DomainError {
         Resource::User => {
             "id, userName, externalId, displayName, active, name.givenName, name.familyName, emails (value, type, primary), meta.created, meta.lastModified"
         }
-        Resource::Group => "id, displayName, externalId, members (value), meta.created, meta.lastModified",
+        Resource::Group => {
+            "id, displayName, externalId, members (value), meta.created, meta.lastModified"
+        }
     };
     DomainError::InvalidFilter(format!(
         "filtering on '{path}' is not supported; filterable attributes are: {supported}"
@@ -80,7 +89,11 @@ fn resolve(path: &AttrPath, resource: Resource) -> Result<Target, DomainError> {
         Resource::User => USER_SCHEMA,
         Resource::Group => GROUP_SCHEMA,
     };
-    if path.urn.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(core)) {
+    if path
+        .urn
+        .as_deref()
+        .is_some_and(|u| !u.eq_ignore_ascii_case(core))
+    {
         return Err(unsupported(path, resource));
     }
     let name = path.name.to_ascii_lowercase();
@@ -90,23 +103,29 @@ fn resolve(path: &AttrPath, resource: Resource) -> Result<Target, DomainError> {
         Resource::Group => "groups",
     };
     let col = |name, kind, nullable| Ok(Target::Column(Column::new(table, name, kind, nullable)));
-    let ci = Kind::Insensitive { stored_lower: false };
+    let ci = Kind::Insensitive {
+        stored_lower: false,
+    };
     match (resource, name.as_str(), sub.as_deref()) {
         (_, "id", None) => col("id", Kind::Exact, false),
         (_, "externalid", None) => col("external_id", Kind::Exact, true),
         (_, "meta", Some("created")) => col("created_at", Kind::Time, false),
         (_, "meta", Some("lastmodified")) => col("updated_at", Kind::Time, false),
-        (Resource::User, "username", None) => {
-            col("user_name_norm", Kind::Insensitive { stored_lower: true }, false)
-        }
+        (Resource::User, "username", None) => col(
+            "user_name_norm",
+            Kind::Insensitive { stored_lower: true },
+            false,
+        ),
         (Resource::User, "displayname", None) => col("display_name", ci, true),
         (Resource::User, "active", None) => col("active", Kind::Bool, false),
         (Resource::User, "name", Some("givenname")) => col("given_name", ci, true),
         (Resource::User, "name", Some("familyname")) => col("family_name", ci, true),
         (Resource::User, "emails", _) => Ok(Target::Multi(Multi::Emails)),
-        (Resource::Group, "displayname", None) => {
-            col("display_name_norm", Kind::Insensitive { stored_lower: true }, false)
-        }
+        (Resource::Group, "displayname", None) => col(
+            "display_name_norm",
+            Kind::Insensitive { stored_lower: true },
+            false,
+        ),
         (Resource::Group, "members", _) => Ok(Target::Multi(Multi::Members)),
         _ => Err(unsupported(path, resource)),
     }
@@ -125,13 +144,20 @@ fn sub_column(multi: Multi, sub: Option<&str>, path: &AttrPath) -> Result<Column
         (Multi::Emails, Some("type")) => Ok(Column::new(
             "user_emails",
             "kind",
-            Kind::Insensitive { stored_lower: false },
+            Kind::Insensitive {
+                stored_lower: false,
+            },
             true,
         )),
-        (Multi::Emails, Some("primary")) => Ok(Column::new("user_emails", "is_primary", Kind::Bool, false)),
-        (Multi::Members, None | Some("value")) => {
-            Ok(Column::new("group_memberships", "user_id", Kind::Exact, false))
+        (Multi::Emails, Some("primary")) => {
+            Ok(Column::new("user_emails", "is_primary", Kind::Bool, false))
         }
+        (Multi::Members, None | Some("value")) => Ok(Column::new(
+            "group_memberships",
+            "user_id",
+            Kind::Exact,
+            false,
+        )),
         _ => Err(DomainError::InvalidFilter(format!(
             "filtering on '{path}' is not supported"
         ))),
@@ -156,10 +182,20 @@ fn exists(multi: Multi, condition: Expr) -> Expr {
 }
 
 /// Translates a filter into a condition on the resource's table.
-pub fn condition(filter: &Filter, resource: Resource, backend: DbBackend) -> Result<Expr, DomainError> {
-    Translator { resource, backend, within: None }.translate(filter)
+pub fn condition(
+    filter: &Filter,
+    resource: Resource,
+    backend: DbBackend,
+) -> Result<Expr, DomainError> {
+    Translator {
+        resource,
+        backend,
+        within: None,
+    }
+    .translate(filter)
 }
 
+#[derive(Clone, Copy)]
 struct Translator {
     resource: Resource,
     backend: DbBackend,
@@ -179,11 +215,17 @@ impl Translator {
             }
             Filter::ValuePath { path, filter } => {
                 if self.within.is_some() {
-                    return Err(DomainError::InvalidFilter("nested value paths are not allowed".into()));
+                    return Err(DomainError::InvalidFilter(
+                        "nested value paths are not allowed".into(),
+                    ));
                 }
                 match resolve(path, self.resource)? {
                     Target::Multi(multi) => {
-                        let inner = Self { within: Some(multi), ..*self }.translate(filter)?;
+                        let inner = Self {
+                            within: Some(multi),
+                            ..*self
+                        }
+                        .translate(filter)?;
                         Ok(exists(multi, inner))
                     }
                     Target::Column(_) => Err(DomainError::InvalidFilter(format!(
@@ -201,23 +243,22 @@ impl Translator {
     ) -> Result<Expr, DomainError> {
         if let Some(multi) = self.within {
             // Inside `emails[...]`, `value` means `emails.value`.
-            let sub = if path.sub.is_some() { path.sub.as_deref() } else { Some(path.name.as_str()) };
+            let sub = if path.sub.is_some() {
+                path.sub.as_deref()
+            } else {
+                Some(path.name.as_str())
+            };
             return make(sub_column(multi, sub, path)?);
         }
         match resolve(path, self.resource)? {
             Target::Column(c) => make(c),
-            Target::Multi(multi) => Ok(exists(multi, make(sub_column(multi, path.sub.as_deref(), path)?)?)),
+            Target::Multi(multi) => Ok(exists(
+                multi,
+                make(sub_column(multi, path.sub.as_deref(), path)?)?,
+            )),
         }
     }
 }
-
-impl Clone for Translator {
-    fn clone(&self) -> Self {
-        Self { resource: self.resource, backend: self.backend, within: self.within }
-    }
-}
-
-impl Copy for Translator {}
 
 fn present(c: Column) -> Expr {
     match c.kind {
@@ -227,27 +268,29 @@ fn present(c: Column) -> Expr {
 }
 
 fn escape_like(s: &str) -> String {
-    s.chars().fold(String::with_capacity(s.len()), |mut out, ch| {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-        out
-    })
+    s.chars()
+        .fold(String::with_capacity(s.len()), |mut out, ch| {
+            if matches!(ch, '%' | '_' | '\\') {
+                out.push('\\');
+            }
+            out.push(ch);
+            out
+        })
 }
 
 fn escape_glob(s: &str) -> String {
-    s.chars().fold(String::with_capacity(s.len()), |mut out, ch| {
-        match ch {
-            '*' | '?' | '[' => {
-                out.push('[');
-                out.push(ch);
-                out.push(']');
+    s.chars()
+        .fold(String::with_capacity(s.len()), |mut out, ch| {
+            match ch {
+                '*' | '?' | '[' => {
+                    out.push('[');
+                    out.push(ch);
+                    out.push(']');
+                }
+                _ => out.push(ch),
             }
-            _ => out.push(ch),
-        }
-        out
-    })
+            out
+        })
 }
 
 fn text_value(value: &CompValue, path: &AttrPath) -> Result<String, DomainError> {
@@ -282,13 +325,21 @@ fn compare(
             Kind::Exact => exact_compare(c, op, text_value(value, path)?, backend),
             Kind::Insensitive { stored_lower } => {
                 let v = text_value(value, path)?.to_lowercase();
-                let col = if stored_lower { c.expr() } else { Func::lower(c.expr()).into() };
+                let col = if stored_lower {
+                    c.expr()
+                } else {
+                    Func::lower(c.expr()).into()
+                };
                 ordered(col, op, v)
             }
         },
     };
     // SQL's NULL would make `not (x eq "a")` drop rows without x; guard so it keeps them.
-    Ok(if c.nullable { c.expr().is_not_null().and(positive) } else { positive })
+    Ok(if c.nullable {
+        c.expr().is_not_null().and(positive)
+    } else {
+        positive
+    })
 }
 
 fn ordered(col: Expr, op: CompareOp, v: String) -> Expr {
@@ -306,7 +357,8 @@ fn ordered(col: Expr, op: CompareOp, v: String) -> Expr {
 
 fn exact_compare(c: Column, op: CompareOp, v: String, backend: DbBackend) -> Expr {
     // SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive counterpart.
-    let glob = |pattern: String| Expr::cust_with_exprs("$1 GLOB $2", [c.expr(), Expr::val(pattern)]);
+    let glob =
+        |pattern: String| Expr::cust_with_exprs("$1 GLOB $2", [c.expr(), Expr::val(pattern)]);
     match (op, backend) {
         (CompareOp::Co, DbBackend::Sqlite) => glob(format!("*{}*", escape_glob(&v))),
         (CompareOp::Sw, DbBackend::Sqlite) => glob(format!("{}*", escape_glob(&v))),
@@ -315,7 +367,12 @@ fn exact_compare(c: Column, op: CompareOp, v: String, backend: DbBackend) -> Exp
     }
 }
 
-fn bool_compare(c: Column, op: CompareOp, value: &CompValue, path: &AttrPath) -> Result<Expr, DomainError> {
+fn bool_compare(
+    c: Column,
+    op: CompareOp,
+    value: &CompValue,
+    path: &AttrPath,
+) -> Result<Expr, DomainError> {
     let b = match value {
         CompValue::Bool(b) => *b,
         CompValue::Str(s) if s.eq_ignore_ascii_case("true") => true,
@@ -334,7 +391,12 @@ fn bool_compare(c: Column, op: CompareOp, value: &CompValue, path: &AttrPath) ->
     }
 }
 
-fn time_compare(c: Column, op: CompareOp, value: &CompValue, path: &AttrPath) -> Result<Expr, DomainError> {
+fn time_compare(
+    c: Column,
+    op: CompareOp,
+    value: &CompValue,
+    path: &AttrPath,
+) -> Result<Expr, DomainError> {
     let CompValue::Str(s) = value else {
         return Err(DomainError::InvalidFilter(format!(
             "'{path}' is a dateTime: compare it with a quoted RFC 3339 timestamp"

@@ -71,7 +71,16 @@ fn taken(name: &str) -> DomainError {
 }
 
 fn group_event(t: TenantId, actor: &Actor, kind: EventType, id: Uuid, data: Value) -> Event {
-    Event::new(kind, t, actor, ResourceRef { kind: "Group", id: id.to_string() }, data)
+    Event::new(
+        kind,
+        t,
+        actor,
+        ResourceRef {
+            kind: "Group",
+            id: id.to_string(),
+        },
+        data,
+    )
 }
 
 /// The members of each group, with the user's display name (or userName) for `display`.
@@ -85,7 +94,10 @@ async fn members_of<C: ConnectionTrait>(
         return Ok(out);
     }
     let stmt = Query::select()
-        .column((group_memberships::Entity, group_memberships::Column::GroupId))
+        .column((
+            group_memberships::Entity,
+            group_memberships::Column::GroupId,
+        ))
         .column((users::Entity, users::Column::Id))
         .column((users::Entity, users::Column::UserName))
         .column((users::Entity, users::Column::DisplayName))
@@ -95,10 +107,19 @@ async fn members_of<C: ConnectionTrait>(
             Expr::col((users::Entity, users::Column::Id))
                 .equals((group_memberships::Entity, group_memberships::Column::UserId)),
         )
-        .and_where(Expr::col((group_memberships::Entity, group_memberships::Column::TenantId)).eq(t.to_string()))
         .and_where(
-            Expr::col((group_memberships::Entity, group_memberships::Column::GroupId))
-                .is_in(group_ids.iter().cloned()),
+            Expr::col((
+                group_memberships::Entity,
+                group_memberships::Column::TenantId,
+            ))
+            .eq(t.to_string()),
+        )
+        .and_where(
+            Expr::col((
+                group_memberships::Entity,
+                group_memberships::Column::GroupId,
+            ))
+            .is_in(group_ids.iter().cloned()),
         )
         .order_by((users::Entity, users::Column::Id), sea_orm::Order::Asc)
         .to_owned();
@@ -106,22 +127,28 @@ async fn members_of<C: ConnectionTrait>(
         let group_id: String = row.try_get("", "group_id").ctx("reading group_id")?;
         let user_id: String = row.try_get("", "id").ctx("reading user id")?;
         let user_name: String = row.try_get("", "user_name").ctx("reading user_name")?;
-        let display: Option<String> = row.try_get("", "display_name").ctx("reading display_name")?;
-        out.entry(group_id)
-            .or_default()
-            .push(MemberRef { id: parse_id(&user_id)?, display: Some(display.unwrap_or(user_name)) });
+        let display: Option<String> = row
+            .try_get("", "display_name")
+            .ctx("reading display_name")?;
+        out.entry(group_id).or_default().push(MemberRef {
+            id: parse_id(&user_id)?,
+            display: Some(display.unwrap_or(user_name)),
+        });
     }
     Ok(out)
 }
 
 /// The live users of the tenant among `ids`; anything else is refused by name.
-async fn check_members<C: ConnectionTrait>(db: &C, t: TenantId, ids: &[String]) -> Result<(), DomainError> {
+async fn check_members<C: ConnectionTrait>(
+    db: &C,
+    t: TenantId,
+    ids: &[String],
+) -> Result<(), DomainError> {
     if ids.is_empty() {
         return Ok(());
     }
-    let bad = |id: &str| {
-        DomainError::InvalidValue(format!("member '{id}' is not a user of this tenant"))
-    };
+    let bad =
+        |id: &str| DomainError::InvalidValue(format!("member '{id}' is not a user of this tenant"));
     if let Some(id) = ids.iter().find(|id| Uuid::parse_str(id).is_err()) {
         return Err(bad(id));
     }
@@ -143,7 +170,11 @@ async fn check_members<C: ConnectionTrait>(db: &C, t: TenantId, ids: &[String]) 
     }
 }
 
-async fn current_members<C: ConnectionTrait>(db: &C, t: TenantId, group: &str) -> Result<Vec<String>, DomainError> {
+async fn current_members<C: ConnectionTrait>(
+    db: &C,
+    t: TenantId,
+    group: &str,
+) -> Result<Vec<String>, DomainError> {
     group_memberships::Entity::find()
         .select_only()
         .column(group_memberships::Column::UserId)
@@ -176,7 +207,10 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
                 created_at: Set(self.now),
             };
             let inserted = group_memberships::Entity::insert(pair)
-                .on_conflict_do_nothing_on([group_memberships::Column::GroupId, group_memberships::Column::UserId])
+                .on_conflict_do_nothing_on([
+                    group_memberships::Column::GroupId,
+                    group_memberships::Column::UserId,
+                ])
                 .exec_without_returning(self.db)
                 .await
                 .ctx("adding a member")?;
@@ -206,7 +240,11 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
     async fn replace_all(&mut self, ids: &[String]) -> Result<(), DomainError> {
         check_members(self.db, self.t, ids).await?;
         let current = current_members(self.db, self.t, &self.group.to_string()).await?;
-        let gone: Vec<String> = current.iter().filter(|c| !ids.contains(c)).cloned().collect();
+        let gone: Vec<String> = current
+            .iter()
+            .filter(|c| !ids.contains(c))
+            .cloned()
+            .collect();
         self.remove(&gone).await?;
         self.add(ids).await
     }
@@ -219,7 +257,10 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
             MemberChange::ReplaceAll(ids) => self.replace_all(ids).await,
             MemberChange::RemoveWhere(filter) => {
                 let members = members_of(self.db, self.t, &[self.group.to_string()]).await?;
-                let attrs = GROUP.attribute("members").map(|a| a.sub_attributes).unwrap_or_default();
+                let attrs = GROUP
+                    .attribute("members")
+                    .map(|a| a.sub_attributes)
+                    .unwrap_or_default();
                 let ids: Vec<String> = members
                     .into_values()
                     .flatten()
@@ -236,17 +277,30 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
 
     async fn event(&mut self, kind: EventType, user: &str) -> Result<(), DomainError> {
         self.changed = true;
-        let ev = group_event(self.t, self.actor, kind, self.group, json!({"user_id": user}));
+        let ev = group_event(
+            self.t,
+            self.actor,
+            kind,
+            self.group,
+            json!({"user_id": user}),
+        );
         outbox::push(self.db, &ev).await
     }
 }
 
-async fn lock<C: ConnectionTrait>(db: &C, t: TenantId, id: Uuid) -> Result<groups::Model, DomainError> {
+async fn lock<C: ConnectionTrait>(
+    db: &C,
+    t: TenantId,
+    id: Uuid,
+) -> Result<groups::Model, DomainError> {
     let mut q = scoped(t).filter(groups::Column::Id.eq(id.to_string()));
     if db.get_database_backend() == DbBackend::Postgres {
         q = q.lock_exclusive();
     }
-    q.one(db).await.ctx("reading a group")?.ok_or_else(|| not_found(id))
+    q.one(db)
+        .await
+        .ctx("reading a group")?
+        .ok_or_else(|| not_found(id))
 }
 
 fn check_version(current: i64, if_match: IfMatch) -> Result<(), DomainError> {
@@ -257,7 +311,10 @@ fn check_version(current: i64, if_match: IfMatch) -> Result<(), DomainError> {
 }
 
 fn display_name(doc: &Document) -> String {
-    doc.get("displayName").and_then(Value::as_str).unwrap_or_default().to_owned()
+    doc.get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 impl SqlGroupStore {
@@ -278,22 +335,45 @@ impl SqlGroupStore {
         let doc_changed = old != doc;
         if doc_changed {
             let name = display_name(&doc);
-            groups::Entity::update_many().set(groups::ActiveModel {
-                display_name: Set(name.clone()),
-                display_name_norm: Set(name.to_lowercase()),
-                external_id: Set(doc.get("externalId").and_then(Value::as_str).map(str::to_owned)),
-                doc: Set(Value::Object(doc.clone()).to_string()),
-                ..Default::default()
-            })
-            .filter(groups::Column::Id.eq(current.id.clone()))
-            .filter(groups::Column::TenantId.eq(t.to_string()))
-            .exec(db)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { taken(&name) } else { unexpected(e, "updating a group") })?;
-            let ev = group_event(t, actor, EventType::GroupUpdated, id, json!({"displayName": name}));
+            groups::Entity::update_many()
+                .set(groups::ActiveModel {
+                    display_name: Set(name.clone()),
+                    display_name_norm: Set(name.to_lowercase()),
+                    external_id: Set(doc
+                        .get("externalId")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)),
+                    doc: Set(Value::Object(doc.clone()).to_string()),
+                    ..Default::default()
+                })
+                .filter(groups::Column::Id.eq(current.id.clone()))
+                .filter(groups::Column::TenantId.eq(t.to_string()))
+                .exec(db)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        taken(&name)
+                    } else {
+                        unexpected(e, "updating a group")
+                    }
+                })?;
+            let ev = group_event(
+                t,
+                actor,
+                EventType::GroupUpdated,
+                id,
+                json!({"displayName": name}),
+            );
             outbox::push(db, &ev).await?;
         }
-        let mut writer = MemberWriter { db, t, actor, group: id, now, changed: false };
+        let mut writer = MemberWriter {
+            db,
+            t,
+            actor,
+            group: id,
+            now,
+            changed: false,
+        };
         for change in changes {
             writer.apply(change).await?;
         }
@@ -301,8 +381,11 @@ impl SqlGroupStore {
             // An increment, not a write of a value read earlier: concurrent membership changes
             // each move the version and none is lost.
             groups::Entity::update_many()
-                .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
-                .col_expr(groups::Column::UpdatedAt, Expr::val(now).into())
+                .col_expr(
+                    groups::Column::Version,
+                    Expr::col(groups::Column::Version).add(1),
+                )
+                .col_expr(groups::Column::UpdatedAt, Expr::val(now))
                 .filter(groups::Column::TenantId.eq(t.to_string()))
                 .filter(groups::Column::Id.eq(current.id.clone()))
                 .exec(db)
@@ -315,7 +398,10 @@ impl SqlGroupStore {
             .await
             .ctx("re-reading a group")?
             .ok_or_else(|| not_found(id))?;
-        let members = members_of(db, t, std::slice::from_ref(&stored.id)).await?.remove(&stored.id).unwrap_or_default();
+        let members = members_of(db, t, std::slice::from_ref(&stored.id))
+            .await?
+            .remove(&stored.id)
+            .unwrap_or_default();
         to_domain(stored, Some(members))
     }
 }
@@ -323,7 +409,12 @@ impl SqlGroupStore {
 #[async_trait]
 impl GroupStore for SqlGroupStore {
     #[tracing::instrument(skip(self), err)]
-    async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<Group>, DomainError> {
+    async fn get(
+        &self,
+        t: TenantId,
+        id: Uuid,
+        load_refs: bool,
+    ) -> Result<Option<Group>, DomainError> {
         let Some(m) = scoped(t)
             .filter(groups::Column::Id.eq(id.to_string()))
             .one(&self.db)
@@ -333,7 +424,12 @@ impl GroupStore for SqlGroupStore {
             return Ok(None);
         };
         let members = if load_refs {
-            Some(members_of(&self.db, t, std::slice::from_ref(&m.id)).await?.remove(&m.id).unwrap_or_default())
+            Some(
+                members_of(&self.db, t, std::slice::from_ref(&m.id))
+                    .await?
+                    .remove(&m.id)
+                    .unwrap_or_default(),
+            )
         } else {
             None
         };
@@ -344,11 +440,22 @@ impl GroupStore for SqlGroupStore {
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<Group>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
-            select = select.filter(condition(f, Resource::Group, self.db.get_database_backend())?);
+            select = select.filter(condition(
+                f,
+                Resource::Group,
+                self.db.get_database_backend(),
+            )?);
         }
-        let total = select.clone().count(&self.db).await.ctx("counting groups")?;
+        let total = select
+            .clone()
+            .count(&self.db)
+            .await
+            .ctx("counting groups")?;
         if q.count == 0 {
-            return Ok(Page { total, items: Vec::new() });
+            return Ok(Page {
+                total,
+                items: Vec::new(),
+            });
         }
         let rows = select
             .order_by_asc(groups::Column::Id)
@@ -366,7 +473,9 @@ impl GroupStore for SqlGroupStore {
         let items = rows
             .into_iter()
             .map(|m| {
-                let mm = members.as_mut().map(|g| g.remove(&m.id).unwrap_or_default());
+                let mm = members
+                    .as_mut()
+                    .map(|g| g.remove(&m.id).unwrap_or_default());
                 to_domain(m, mm)
             })
             .collect::<Result<_, _>>()?;
@@ -374,7 +483,13 @@ impl GroupStore for SqlGroupStore {
     }
 
     #[tracing::instrument(skip(self, doc), err)]
-    async fn insert(&self, t: TenantId, actor: &Actor, doc: Document, members: Vec<String>) -> Result<Group, DomainError> {
+    async fn insert(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        doc: Document,
+        members: Vec<String>,
+    ) -> Result<Group, DomainError> {
         let id = Uuid::now_v7();
         let now = Utc::now();
         let name = display_name(&doc);
@@ -385,7 +500,10 @@ impl GroupStore for SqlGroupStore {
             tenant_id: Set(t.to_string()),
             display_name: Set(name.clone()),
             display_name_norm: Set(name.to_lowercase()),
-            external_id: Set(doc.get("externalId").and_then(Value::as_str).map(str::to_owned)),
+            external_id: Set(doc
+                .get("externalId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)),
             doc: Set(Value::Object(doc.clone()).to_string()),
             version: Set(1),
             created_at: Set(now),
@@ -393,7 +511,13 @@ impl GroupStore for SqlGroupStore {
         })
         .exec_without_returning(&txn)
         .await
-        .map_err(|e| if is_unique_violation(&e) { taken(&name) } else { unexpected(e, "inserting a group") })?;
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                taken(&name)
+            } else {
+                unexpected(e, "inserting a group")
+            }
+        })?;
         for user in &members {
             group_memberships::Entity::insert(group_memberships::ActiveModel {
                 tenant_id: Set(t.to_string()),
@@ -405,25 +529,65 @@ impl GroupStore for SqlGroupStore {
             .await
             .ctx("adding an initial member")?;
         }
-        let ev = group_event(t, actor, EventType::GroupCreated, id, json!({"displayName": name, "members": members}));
+        let ev = group_event(
+            t,
+            actor,
+            EventType::GroupCreated,
+            id,
+            json!({"displayName": name, "members": members}),
+        );
         outbox::push(&txn, &ev).await?;
-        let loaded = members_of(&txn, t, &[id.to_string()]).await?.remove(&id.to_string()).unwrap_or_default();
+        let loaded = members_of(&txn, t, &[id.to_string()])
+            .await?
+            .remove(&id.to_string())
+            .unwrap_or_default();
         txn.commit().await.ctx("committing a new group")?;
-        Ok(Group { id, doc, version: 1, created: now, last_modified: now, members: Some(loaded) })
+        Ok(Group {
+            id,
+            doc,
+            version: 1,
+            created: now,
+            last_modified: now,
+            members: Some(loaded),
+        })
     }
 
     #[tracing::instrument(skip(self, doc), err)]
-    async fn replace(&self, t: TenantId, actor: &Actor, id: Uuid, doc: Document, members: Vec<String>, if_match: IfMatch) -> Result<Group, DomainError> {
+    async fn replace(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        doc: Document,
+        members: Vec<String>,
+        if_match: IfMatch,
+    ) -> Result<Group, DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
-        let group = self.update(&txn, t, actor, current, doc, &[MemberChange::ReplaceAll(members)]).await?;
+        let group = self
+            .update(
+                &txn,
+                t,
+                actor,
+                current,
+                doc,
+                &[MemberChange::ReplaceAll(members)],
+            )
+            .await?;
         txn.commit().await.ctx("committing a group replace")?;
         Ok(group)
     }
 
     #[tracing::instrument(skip(self, ops), err)]
-    async fn patch(&self, t: TenantId, actor: &Actor, id: Uuid, ops: &[PatchOp], if_match: IfMatch) -> Result<Group, DomainError> {
+    async fn patch(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        ops: &[PatchOp],
+        if_match: IfMatch,
+    ) -> Result<Group, DomainError> {
         let (attribute_ops, changes) = split_group_ops(ops)?;
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
@@ -433,7 +597,10 @@ impl GroupStore for SqlGroupStore {
         let doc = if attribute_ops.is_empty() {
             old
         } else {
-            normalize(ResourceKind::Group, &Value::Object(apply_all(&old, &attribute_ops, ResourceKind::Group)?))?
+            normalize(
+                ResourceKind::Group,
+                &Value::Object(apply_all(&old, &attribute_ops, ResourceKind::Group)?),
+            )?
         };
         let group = self.update(&txn, t, actor, current, doc, &changes).await?;
         txn.commit().await.ctx("committing a group patch")?;
@@ -441,7 +608,13 @@ impl GroupStore for SqlGroupStore {
     }
 
     #[tracing::instrument(skip(self), err)]
-    async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError> {
+    async fn delete(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        if_match: IfMatch,
+    ) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
@@ -458,7 +631,13 @@ impl GroupStore for SqlGroupStore {
             .exec(&txn)
             .await
             .ctx("deleting a group")?;
-        let ev = group_event(t, actor, EventType::GroupDeleted, id, json!({"displayName": current.display_name, "members": members}));
+        let ev = group_event(
+            t,
+            actor,
+            EventType::GroupDeleted,
+            id,
+            json!({"displayName": current.display_name, "members": members}),
+        );
         outbox::push(&txn, &ev).await?;
         txn.commit().await.ctx("committing a group delete")?;
         Ok(())

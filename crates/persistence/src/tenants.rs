@@ -38,8 +38,9 @@ fn to_tenant(m: tenants::Model) -> Result<Tenant, DomainError> {
 
 fn to_connection(m: sso_connections::Model) -> Result<SsoConnection, DomainError> {
     let t = TenantId(Uuid::parse_str(&m.tenant_id).map_err(|e| DomainError::Unexpected(e.into()))?);
-    let protocol = SsoProtocol::parse(&m.protocol)
-        .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("stored protocol {:?}", m.protocol)))?;
+    let protocol = SsoProtocol::parse(&m.protocol).ok_or_else(|| {
+        DomainError::Unexpected(anyhow::anyhow!("stored protocol {:?}", m.protocol))
+    })?;
     let saml = match (m.saml_entity_id, m.saml_sso_url) {
         (Some(entity_id), Some(sso_url)) => Some(SamlIdp {
             entity_id,
@@ -56,7 +57,10 @@ fn to_connection(m: sso_connections::Model) -> Result<SsoConnection, DomainError
         tenant_id: t,
         protocol,
         saml,
-        oidc: m.oidc_config.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+        oidc: m
+            .oidc_config
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok()),
         scim_enabled: m.scim_enabled,
         default_role: m.default_role,
         updated_at: m.updated_at,
@@ -69,7 +73,9 @@ impl TenantStore for SqlTenantStore {
     async fn create(&self, actor: &Actor, slug: Slug, name: String) -> Result<Tenant, DomainError> {
         let name = name.trim().to_owned();
         if name.is_empty() {
-            return Err(DomainError::InvalidValue("the tenant name must not be empty".into()));
+            return Err(DomainError::InvalidValue(
+                "the tenant name must not be empty".into(),
+            ));
         }
         let id = TenantId(Uuid::now_v7());
         let now = Utc::now();
@@ -95,12 +101,21 @@ impl TenantStore for SqlTenantStore {
             EventType::TenantCreated,
             id,
             actor,
-            ResourceRef { kind: "Tenant", id: id.to_string() },
+            ResourceRef {
+                kind: "Tenant",
+                id: id.to_string(),
+            },
             json!({"slug": slug, "name": name}),
         );
         outbox::push(&txn, &ev).await?;
         txn.commit().await.ctx("committing a tenant")?;
-        Ok(Tenant { id, slug, name, status: TenantStatus::Active, created_at: now })
+        Ok(Tenant {
+            id,
+            slug,
+            name,
+            status: TenantStatus::Active,
+            created_at: now,
+        })
     }
 
     async fn get_by_slug(&self, slug: &str) -> Result<Option<Tenant>, DomainError> {
@@ -123,14 +138,20 @@ impl TenantStore for SqlTenantStore {
     }
 
     #[tracing::instrument(skip(self, idp), err)]
-    async fn set_saml(&self, t: TenantId, actor: &Actor, idp: SamlIdp) -> Result<SsoConnection, DomainError> {
+    async fn set_saml(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        idp: SamlIdp,
+    ) -> Result<SsoConnection, DomainError> {
         let now = Utc::now();
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let existing = sso_connections::Entity::find_by_id(t.to_string())
             .one(&txn)
             .await
             .ctx("reading an SSO connection")?;
-        let certs = serde_json::to_string(&idp.certificates).map_err(|e| DomainError::Unexpected(e.into()))?;
+        let certs = serde_json::to_string(&idp.certificates)
+            .map_err(|e| DomainError::Unexpected(e.into()))?;
         let row = sso_connections::ActiveModel {
             tenant_id: Set(t.to_string()),
             protocol: Set(SsoProtocol::Saml.as_str().to_owned()),
@@ -144,7 +165,10 @@ impl TenantStore for SqlTenantStore {
             updated_at: Set(now),
         };
         if existing.is_some() {
-            sso_connections::Entity::update(row).exec(&txn).await.ctx("updating an SSO connection")?;
+            sso_connections::Entity::update(row)
+                .exec(&txn)
+                .await
+                .ctx("updating an SSO connection")?;
         } else {
             sso_connections::Entity::insert(row)
                 .exec_without_returning(&txn)
@@ -155,7 +179,10 @@ impl TenantStore for SqlTenantStore {
             EventType::SsoConnectionUpdated,
             t,
             actor,
-            ResourceRef { kind: "SsoConnection", id: t.to_string() },
+            ResourceRef {
+                kind: "SsoConnection",
+                id: t.to_string(),
+            },
             json!({"protocol": "saml", "idp_entity_id": idp.entity_id, "idp_sso_url": idp.sso_url, "certificates": idp.certificates.len()}),
         );
         outbox::push(&txn, &ev).await?;
@@ -177,23 +204,39 @@ impl TenantStore for SqlTenantStore {
             .transpose()
     }
 
-    async fn set_scim_enabled(&self, t: TenantId, actor: &Actor, enabled: bool) -> Result<(), DomainError> {
+    async fn set_scim_enabled(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        enabled: bool,
+    ) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let res = sso_connections::Entity::update_many()
-            .col_expr(sso_connections::Column::ScimEnabled, sea_orm::sea_query::Expr::val(enabled).into())
-            .col_expr(sso_connections::Column::UpdatedAt, sea_orm::sea_query::Expr::val(Utc::now()).into())
+            .col_expr(
+                sso_connections::Column::ScimEnabled,
+                sea_orm::sea_query::Expr::val(enabled),
+            )
+            .col_expr(
+                sso_connections::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::val(Utc::now()),
+            )
             .filter(sso_connections::Column::TenantId.eq(t.to_string()))
             .exec(&txn)
             .await
             .ctx("switching SCIM")?;
         if res.rows_affected == 0 {
-            return Err(DomainError::Conflict("the tenant has no SSO connection".into()));
+            return Err(DomainError::Conflict(
+                "the tenant has no SSO connection".into(),
+            ));
         }
         let ev = Event::new(
             EventType::SsoConnectionUpdated,
             t,
             actor,
-            ResourceRef { kind: "SsoConnection", id: t.to_string() },
+            ResourceRef {
+                kind: "SsoConnection",
+                id: t.to_string(),
+            },
             json!({"scim_enabled": enabled}),
         );
         outbox::push(&txn, &ev).await?;

@@ -45,34 +45,62 @@ fn to_info(m: &scim_tokens::Model) -> Result<ScimTokenInfo, DomainError> {
 }
 
 fn revoked_event(t: TenantId, actor: &Actor, id: Uuid) -> Event {
-    Event::new(EventType::ScimTokenRevoked, t, actor, ResourceRef { kind: "ScimToken", id: id.to_string() }, json!({}))
+    Event::new(
+        EventType::ScimTokenRevoked,
+        t,
+        actor,
+        ResourceRef {
+            kind: "ScimToken",
+            id: id.to_string(),
+        },
+        json!({}),
+    )
 }
 
-async fn revoke_where<C: ConnectionTrait>(db: &C, t: TenantId, id: Option<Uuid>) -> Result<Vec<Uuid>, DomainError> {
+async fn revoke_where<C: ConnectionTrait>(
+    db: &C,
+    t: TenantId,
+    id: Option<Uuid>,
+) -> Result<Vec<Uuid>, DomainError> {
     let mut q = scim_tokens::Entity::find()
         .filter(scim_tokens::Column::TenantId.eq(t.to_string()))
         .filter(scim_tokens::Column::RevokedAt.is_null());
     if let Some(id) = id {
         q = q.filter(scim_tokens::Column::Id.eq(id.to_string()));
     }
-    let live: Vec<String> = q.all(db).await.ctx("reading tokens")?.into_iter().map(|m| m.id).collect();
+    let live: Vec<String> = q
+        .all(db)
+        .await
+        .ctx("reading tokens")?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     if live.is_empty() {
         return Ok(Vec::new());
     }
     scim_tokens::Entity::update_many()
-        .col_expr(scim_tokens::Column::RevokedAt, Expr::val(Utc::now()).into())
+        .col_expr(scim_tokens::Column::RevokedAt, Expr::val(Utc::now()))
         .filter(scim_tokens::Column::TenantId.eq(t.to_string()))
         .filter(scim_tokens::Column::Id.is_in(live.clone()))
         .exec(db)
         .await
         .ctx("revoking tokens")?;
-    live.iter().map(|s| Uuid::parse_str(s).map_err(|e| DomainError::Unexpected(e.into()))).collect()
+    live.iter()
+        .map(|s| Uuid::parse_str(s).map_err(|e| DomainError::Unexpected(e.into())))
+        .collect()
 }
 
 #[async_trait]
 impl TokenStore for SqlTokenStore {
     #[tracing::instrument(skip(self, token), err)]
-    async fn insert(&self, t: TenantId, actor: &Actor, token: &NewToken, label: String, expires_at: Option<DateTime<Utc>>) -> Result<ScimTokenInfo, DomainError> {
+    async fn insert(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        token: &NewToken,
+        label: String,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<ScimTokenInfo, DomainError> {
         let row = scim_tokens::ActiveModel {
             id: Set(token.id.to_string()),
             tenant_id: Set(t.to_string()),
@@ -84,12 +112,18 @@ impl TokenStore for SqlTokenStore {
             revoked_at: Set(None),
         };
         let txn = self.db.begin().await.ctx("starting a transaction")?;
-        scim_tokens::Entity::insert(row.clone()).exec_without_returning(&txn).await.ctx("inserting a token")?;
+        scim_tokens::Entity::insert(row.clone())
+            .exec_without_returning(&txn)
+            .await
+            .ctx("inserting a token")?;
         let ev = Event::new(
             EventType::ScimTokenIssued,
             t,
             actor,
-            ResourceRef { kind: "ScimToken", id: token.id.to_string() },
+            ResourceRef {
+                kind: "ScimToken",
+                id: token.id.to_string(),
+            },
             json!({"label": label, "expires_at": expires_at}),
         );
         outbox::push(&txn, &ev).await?;
@@ -115,7 +149,12 @@ impl TokenStore for SqlTokenStore {
     }
 
     #[tracing::instrument(skip(self), err)]
-    async fn revoke(&self, t: TenantId, actor: &Actor, id: Uuid) -> Result<ScimTokenInfo, DomainError> {
+    async fn revoke(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<ScimTokenInfo, DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let existing = scim_tokens::Entity::find_by_id(id.to_string())
             .filter(scim_tokens::Column::TenantId.eq(t.to_string()))
@@ -160,7 +199,11 @@ impl TokenStore for SqlTokenStore {
             .await
             .ctx("reading an SSO connection")?
             .is_some_and(|c| c.scim_enabled);
-        Ok(Some(TokenRecord { info: to_info(&m)?, hash: m.secret_hash, scim_enabled }))
+        Ok(Some(TokenRecord {
+            info: to_info(&m)?,
+            hash: m.secret_hash,
+            scim_enabled,
+        }))
     }
 
     async fn revoked_since(&self, since: DateTime<Utc>) -> Result<Vec<Uuid>, DomainError> {
@@ -177,7 +220,7 @@ impl TokenStore for SqlTokenStore {
     async fn touch(&self, used: &[(Uuid, DateTime<Utc>)]) -> Result<(), DomainError> {
         for (id, at) in used {
             scim_tokens::Entity::update_many()
-                .col_expr(scim_tokens::Column::LastUsedAt, Expr::val(*at).into())
+                .col_expr(scim_tokens::Column::LastUsedAt, Expr::val(*at))
                 .filter(scim_tokens::Column::Id.eq(id.to_string()))
                 .exec(&self.db)
                 .await

@@ -75,7 +75,10 @@ fn event(t: TenantId, actor: &Actor, kind: EventType, id: Uuid, cols: &UserColum
         kind,
         t,
         actor,
-        ResourceRef { kind: "User", id: id.to_string() },
+        ResourceRef {
+            kind: "User",
+            id: id.to_string(),
+        },
         json!({"userName": cols.user_name, "externalId": cols.external_id, "active": cols.active}),
     )
 }
@@ -97,10 +100,18 @@ pub(crate) async fn groups_of<C: ConnectionTrait>(
         .from(group_memberships::Entity)
         .inner_join(
             groups::Entity,
-            Expr::col((groups::Entity, groups::Column::Id))
-                .equals((group_memberships::Entity, group_memberships::Column::GroupId)),
+            Expr::col((groups::Entity, groups::Column::Id)).equals((
+                group_memberships::Entity,
+                group_memberships::Column::GroupId,
+            )),
         )
-        .and_where(Expr::col((group_memberships::Entity, group_memberships::Column::TenantId)).eq(t.to_string()))
+        .and_where(
+            Expr::col((
+                group_memberships::Entity,
+                group_memberships::Column::TenantId,
+            ))
+            .eq(t.to_string()),
+        )
         .and_where(
             Expr::col((group_memberships::Entity, group_memberships::Column::UserId))
                 .is_in(user_ids.iter().cloned()),
@@ -110,8 +121,13 @@ pub(crate) async fn groups_of<C: ConnectionTrait>(
     for row in db.query_all(&stmt).await.ctx("loading users' groups")? {
         let user_id: String = row.try_get("", "user_id").ctx("reading user_id")?;
         let group_id: String = row.try_get("", "id").ctx("reading group id")?;
-        let display: String = row.try_get("", "display_name").ctx("reading display_name")?;
-        out.entry(user_id).or_default().push(GroupRef { id: parse_id(&group_id)?, display });
+        let display: String = row
+            .try_get("", "display_name")
+            .ctx("reading display_name")?;
+        out.entry(user_id).or_default().push(GroupRef {
+            id: parse_id(&group_id)?,
+            display,
+        });
     }
     Ok(out)
 }
@@ -130,15 +146,19 @@ async fn write_emails<C: ConnectionTrait>(
     if cols.emails.is_empty() {
         return Ok(());
     }
-    let rows = cols.emails.iter().enumerate().map(|(i, e)| user_emails::ActiveModel {
-        tenant_id: Set(t.to_string()),
-        user_id: Set(id.to_owned()),
-        position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
-        value: Set(e.value.clone()),
-        value_norm: Set(e.value.to_lowercase()),
-        kind: Set(e.kind.clone()),
-        is_primary: Set(e.primary),
-    });
+    let rows = cols
+        .emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| user_emails::ActiveModel {
+            tenant_id: Set(t.to_string()),
+            user_id: Set(id.to_owned()),
+            position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+            value: Set(e.value.clone()),
+            value_norm: Set(e.value.to_lowercase()),
+            kind: Set(e.kind.clone()),
+            is_primary: Set(e.primary),
+        });
     user_emails::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await
@@ -147,12 +167,19 @@ async fn write_emails<C: ConnectionTrait>(
 }
 
 /// Reads the user for update inside a transaction (row-locked on Postgres).
-async fn lock<C: ConnectionTrait>(db: &C, t: TenantId, id: Uuid) -> Result<users::Model, DomainError> {
+async fn lock<C: ConnectionTrait>(
+    db: &C,
+    t: TenantId,
+    id: Uuid,
+) -> Result<users::Model, DomainError> {
     let mut q = scoped(t).filter(users::Column::Id.eq(id.to_string()));
     if db.get_database_backend() == DbBackend::Postgres {
         q = q.lock_exclusive();
     }
-    q.one(db).await.ctx("reading a user")?.ok_or_else(|| not_found(id))
+    q.one(db)
+        .await
+        .ctx("reading a user")?
+        .ok_or_else(|| not_found(id))
 }
 
 fn check_version(current: i64, if_match: IfMatch) -> Result<(), DomainError> {
@@ -204,7 +231,13 @@ impl SqlUserStore {
             .filter(users::Column::TenantId.eq(t.to_string()))
             .exec(db)
             .await
-            .map_err(|e| if is_unique_violation(&e) { taken(&cols.user_name) } else { unexpected(e, "updating a user") })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    taken(&cols.user_name)
+                } else {
+                    unexpected(e, "updating a user")
+                }
+            })?;
         write_emails(db, t, &current.id, &cols).await?;
         let kind = match (current.active, cols.active) {
             (true, false) => EventType::UserDeactivated,
@@ -212,14 +245,26 @@ impl SqlUserStore {
             _ => EventType::UserUpdated,
         };
         outbox::push(db, &event(t, actor, kind, id, &cols)).await?;
-        Ok(User { id, doc, version, created: current.created_at, last_modified: now, groups: None })
+        Ok(User {
+            id,
+            doc,
+            version,
+            created: current.created_at,
+            last_modified: now,
+            groups: None,
+        })
     }
 }
 
 #[async_trait]
 impl UserStore for SqlUserStore {
     #[tracing::instrument(skip(self), err)]
-    async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<User>, DomainError> {
+    async fn get(
+        &self,
+        t: TenantId,
+        id: Uuid,
+        load_refs: bool,
+    ) -> Result<Option<User>, DomainError> {
         let Some(m) = scoped(t)
             .filter(users::Column::Id.eq(id.to_string()))
             .one(&self.db)
@@ -229,7 +274,12 @@ impl UserStore for SqlUserStore {
             return Ok(None);
         };
         let groups = if load_refs {
-            Some(groups_of(&self.db, t, std::slice::from_ref(&m.id)).await?.remove(&m.id).unwrap_or_default())
+            Some(
+                groups_of(&self.db, t, std::slice::from_ref(&m.id))
+                    .await?
+                    .remove(&m.id)
+                    .unwrap_or_default(),
+            )
         } else {
             None
         };
@@ -240,11 +290,18 @@ impl UserStore for SqlUserStore {
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<User>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
-            select = select.filter(condition(f, Resource::User, self.db.get_database_backend())?);
+            select = select.filter(condition(
+                f,
+                Resource::User,
+                self.db.get_database_backend(),
+            )?);
         }
         let total = select.clone().count(&self.db).await.ctx("counting users")?;
         if q.count == 0 {
-            return Ok(Page { total, items: Vec::new() });
+            return Ok(Page {
+                total,
+                items: Vec::new(),
+            });
         }
         let rows = select
             .order_by_asc(users::Column::Id)
@@ -270,7 +327,12 @@ impl UserStore for SqlUserStore {
     }
 
     #[tracing::instrument(skip(self, doc), err)]
-    async fn insert(&self, t: TenantId, actor: &Actor, mut doc: Document) -> Result<User, DomainError> {
+    async fn insert(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        mut doc: Document,
+    ) -> Result<User, DomainError> {
         doc.entry("active").or_insert(Value::Bool(true));
         let cols = UserColumns::of(&doc);
         let id = Uuid::now_v7();
@@ -295,26 +357,58 @@ impl UserStore for SqlUserStore {
         users::Entity::insert(row)
             .exec_without_returning(&txn)
             .await
-            .map_err(|e| if is_unique_violation(&e) { taken(&cols.user_name) } else { unexpected(e, "inserting a user") })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    taken(&cols.user_name)
+                } else {
+                    unexpected(e, "inserting a user")
+                }
+            })?;
         write_emails(&txn, t, &id.to_string(), &cols).await?;
         outbox::push(&txn, &event(t, actor, EventType::UserCreated, id, &cols)).await?;
         txn.commit().await.ctx("committing a new user")?;
-        Ok(User { id, doc, version: 1, created: now, last_modified: now, groups: Some(Vec::new()) })
+        Ok(User {
+            id,
+            doc,
+            version: 1,
+            created: now,
+            last_modified: now,
+            groups: Some(Vec::new()),
+        })
     }
 
     #[tracing::instrument(skip(self, doc), err)]
-    async fn replace(&self, t: TenantId, actor: &Actor, id: Uuid, doc: Document, if_match: IfMatch) -> Result<User, DomainError> {
+    async fn replace(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        doc: Document,
+        if_match: IfMatch,
+    ) -> Result<User, DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
         let mut user = self.write(&txn, t, actor, current, doc).await?;
-        user.groups = Some(groups_of(&txn, t, &[id.to_string()]).await?.remove(&id.to_string()).unwrap_or_default());
+        user.groups = Some(
+            groups_of(&txn, t, &[id.to_string()])
+                .await?
+                .remove(&id.to_string())
+                .unwrap_or_default(),
+        );
         txn.commit().await.ctx("committing a user replace")?;
         Ok(user)
     }
 
     #[tracing::instrument(skip(self, ops), err)]
-    async fn patch(&self, t: TenantId, actor: &Actor, id: Uuid, ops: &[PatchOp], if_match: IfMatch) -> Result<User, DomainError> {
+    async fn patch(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        ops: &[PatchOp],
+        if_match: IfMatch,
+    ) -> Result<User, DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
@@ -324,13 +418,24 @@ impl UserStore for SqlUserStore {
         // Re-validate the result as if it had been PUT: a PATCH cannot store what a PUT could not.
         let doc = normalize(ResourceKind::User, &Value::Object(patched))?;
         let mut user = self.write(&txn, t, actor, current, doc).await?;
-        user.groups = Some(groups_of(&txn, t, &[id.to_string()]).await?.remove(&id.to_string()).unwrap_or_default());
+        user.groups = Some(
+            groups_of(&txn, t, &[id.to_string()])
+                .await?
+                .remove(&id.to_string())
+                .unwrap_or_default(),
+        );
         txn.commit().await.ctx("committing a user patch")?;
         Ok(user)
     }
 
     #[tracing::instrument(skip(self), err)]
-    async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError> {
+    async fn delete(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        id: Uuid,
+        if_match: IfMatch,
+    ) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
@@ -346,8 +451,11 @@ impl UserStore for SqlUserStore {
         let group_ids: Vec<String> = member_of.into_iter().map(|m| m.group_id).collect();
         if !group_ids.is_empty() {
             groups::Entity::update_many()
-                .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
-                .col_expr(groups::Column::UpdatedAt, Expr::val(now).into())
+                .col_expr(
+                    groups::Column::Version,
+                    Expr::col(groups::Column::Version).add(1),
+                )
+                .col_expr(groups::Column::UpdatedAt, Expr::val(now))
                 .filter(groups::Column::TenantId.eq(t.to_string()))
                 .filter(groups::Column::Id.is_in(group_ids.clone()))
                 .exec(&txn)
@@ -366,17 +474,17 @@ impl UserStore for SqlUserStore {
             .await
             .ctx("removing a user's emails")?;
         users::Entity::update_many()
-        .set(users::ActiveModel {
-            deleted_at: Set(Some(now)),
-            updated_at: Set(now),
-            version: Set(current.version + 1),
-            ..Default::default()
-        })
-        .filter(users::Column::Id.eq(id_s))
-        .filter(users::Column::TenantId.eq(t.to_string()))
-        .exec(&txn)
-        .await
-        .ctx("tombstoning a user")?;
+            .set(users::ActiveModel {
+                deleted_at: Set(Some(now)),
+                updated_at: Set(now),
+                version: Set(current.version + 1),
+                ..Default::default()
+            })
+            .filter(users::Column::Id.eq(id_s))
+            .filter(users::Column::TenantId.eq(t.to_string()))
+            .exec(&txn)
+            .await
+            .ctx("tombstoning a user")?;
         let cols = UserColumns::of(&serde_json::from_str(&current.doc).unwrap_or_default());
         let mut ev = event(t, actor, EventType::UserDeleted, id, &cols);
         ev.data["groups"] = json!(group_ids);

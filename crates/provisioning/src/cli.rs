@@ -15,7 +15,9 @@ use persistence::{Database, Stores};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::saml_metadata::{parse_idp_metadata, parse_pem_certificates, sp_values, validate_sso_url};
+use crate::saml_metadata::{
+    parse_idp_metadata, parse_pem_certificates, sp_values, validate_sso_url,
+};
 use crate::settings::Settings;
 use crate::startup::{Application, Roles};
 
@@ -157,7 +159,10 @@ pub async fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init(&settings.log);
     match execute(cli.command, &settings).await {
         Ok(Some(out)) => {
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_else(|_| out.to_string()));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&out).unwrap_or_else(|_| out.to_string())
+            );
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,
@@ -186,7 +191,9 @@ async fn serve(settings: &Settings, roles: Roles) -> Result<Option<Value>, Failu
 }
 
 async fn stores(settings: &Settings) -> Result<Stores, Failure> {
-    let db = Database::connect(&settings.database.url).await.context("connecting to the database")?;
+    let db = Database::connect(&settings.database.url)
+        .await
+        .context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
     Ok(db.stores())
 }
@@ -210,13 +217,18 @@ async fn execute(command: Command, settings: &Settings) -> Result<Option<Value>,
         Command::ScimApi => serve(settings, Roles::ScimApi).await,
         Command::AdminApi => serve(settings, Roles::AdminApi).await,
         Command::Migrate => {
-            let db = Database::connect(&settings.database.url).await.context("connecting to the database")?;
+            let db = Database::connect(&settings.database.url)
+                .await
+                .context("connecting to the database")?;
             db.migrate().await.context("applying migrations")?;
             Ok(Some(json!({"migrated": true})))
         }
         Command::Tenant(TenantCommand::Create { slug, name }) => {
             let stores = stores(settings).await?;
-            let t = stores.tenants.create(&actor, Slug::parse(&slug)?, name).await?;
+            let t = stores
+                .tenants
+                .create(&actor, Slug::parse(&slug)?, name)
+                .await?;
             Ok(Some(tenant_json(&t)))
         }
         Command::Sso(SsoCommand::SetSaml(args)) => set_saml(settings, args).await,
@@ -238,61 +250,100 @@ async fn execute(command: Command, settings: &Settings) -> Result<Option<Value>,
             }
             stores.tenants.set_scim_enabled(t.id, &actor, true).await?;
             let issued = issue(&stores, &t, "initial".into(), None).await?;
-            Ok(Some(json!({"base_url": settings.scim_base_url(), "token": issued.0, "token_id": issued.1})))
+            Ok(Some(
+                json!({"base_url": settings.scim_base_url(), "token": issued.0, "token_id": issued.1}),
+            ))
         }
         Command::Scim(ScimCommand::Token(cmd)) => token_command(settings, cmd).await,
     }
 }
 
-async fn issue(stores: &Stores, t: &Tenant, label: String, days: Option<u32>) -> Result<(String, Uuid, Value), Failure> {
+async fn issue(
+    stores: &Stores,
+    t: &Tenant,
+    label: String,
+    days: Option<u32>,
+) -> Result<(String, Uuid, Value), Failure> {
     let new = tokio::task::spawn_blocking(token::generate)
         .await
         .map_err(|e| Failure::Unexpected(e.into()))??;
     let expires = days.map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d)));
-    let info = stores.tokens.insert(t.id, &Actor::System, &new, label, expires).await?;
-    Ok((new.plaintext.clone(), new.id, serde_json::to_value(&info).unwrap_or(Value::Null)))
+    let info = stores
+        .tokens
+        .insert(t.id, &Actor::System, &new, label, expires)
+        .await?;
+    Ok((
+        new.plaintext.clone(),
+        new.id,
+        serde_json::to_value(&info).unwrap_or(Value::Null),
+    ))
 }
 
 async fn token_command(settings: &Settings, cmd: TokenCommand) -> Result<Option<Value>, Failure> {
     let stores = stores(settings).await?;
     match cmd {
-        TokenCommand::Issue { tenant: slug, label, expires_in_days } => {
+        TokenCommand::Issue {
+            tenant: slug,
+            label,
+            expires_in_days,
+        } => {
             let t = tenant(&stores, &slug).await?;
-            let enabled = stores.tenants.sso_connection(t.id).await?.is_some_and(|c| c.scim_enabled);
+            let enabled = stores
+                .tenants
+                .sso_connection(t.id)
+                .await?
+                .is_some_and(|c| c.scim_enabled);
             if !enabled {
                 return Err(Failure::Refused(format!(
                     "SCIM is not enabled for tenant '{slug}': run 'provisioning scim enable --tenant {slug}'"
                 )));
             }
             let (plaintext, id, info) = issue(&stores, &t, label, expires_in_days).await?;
-            Ok(Some(json!({"base_url": settings.scim_base_url(), "token": plaintext, "token_id": id, "info": info})))
+            Ok(Some(
+                json!({"base_url": settings.scim_base_url(), "token": plaintext, "token_id": id, "info": info}),
+            ))
         }
         TokenCommand::List { tenant: slug } => {
             let t = tenant(&stores, &slug).await?;
             let list = stores.tokens.list(t.id).await?;
-            Ok(Some(serde_json::to_value(list).map_err(|e| Failure::Unexpected(e.into()))?))
+            Ok(Some(
+                serde_json::to_value(list).map_err(|e| Failure::Unexpected(e.into()))?,
+            ))
         }
         TokenCommand::Revoke { tenant: slug, id } => {
             let t = tenant(&stores, &slug).await?;
             let info = stores.tokens.revoke(t.id, &Actor::System, id).await?;
-            Ok(Some(serde_json::to_value(info).map_err(|e| Failure::Unexpected(e.into()))?))
+            Ok(Some(
+                serde_json::to_value(info).map_err(|e| Failure::Unexpected(e.into()))?,
+            ))
         }
     }
 }
 
 async fn set_saml(settings: &Settings, args: SetSamlArgs) -> Result<Option<Value>, Failure> {
     let read = |p: &PathBuf| {
-        std::fs::read_to_string(p).map_err(|e| Failure::Refused(format!("cannot read {}: {e}", p.display())))
+        std::fs::read_to_string(p)
+            .map_err(|e| Failure::Refused(format!("cannot read {}: {e}", p.display())))
     };
-    let idp = match (&args.metadata_file, &args.entity_id, &args.sso_url, &args.cert_file) {
+    let idp = match (
+        &args.metadata_file,
+        &args.entity_id,
+        &args.sso_url,
+        &args.cert_file,
+    ) {
         (Some(file), None, None, None) => parse_idp_metadata(&read(file)?)?,
         (None, Some(entity_id), Some(sso_url), Some(cert)) => {
             validate_sso_url(sso_url)?;
-            SamlIdp { entity_id: entity_id.clone(), sso_url: sso_url.clone(), certificates: parse_pem_certificates(&read(cert)?)? }
+            SamlIdp {
+                entity_id: entity_id.clone(),
+                sso_url: sso_url.clone(),
+                certificates: parse_pem_certificates(&read(cert)?)?,
+            }
         }
         _ => {
             return Err(Failure::Refused(
-                "give either --metadata-file, or all of --entity-id, --sso-url and --cert-file".into(),
+                "give either --metadata-file, or all of --entity-id, --sso-url and --cert-file"
+                    .into(),
             ));
         }
     };

@@ -17,7 +17,8 @@ fn invalid(msg: impl Into<String>) -> DomainError {
 /// Parses IdP metadata; refuses metadata without a signing certificate (assertions could not
 /// be verified).
 pub fn parse_idp_metadata(xml: &str) -> Result<SamlIdp, DomainError> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| invalid(format!("the IdP metadata is not well-formed XML: {e}")))?;
+    let doc = roxmltree::Document::parse(xml)
+        .map_err(|e| invalid(format!("the IdP metadata is not well-formed XML: {e}")))?;
     let entity = doc
         .descendants()
         .find(|n| n.has_tag_name((MD, "EntityDescriptor")))
@@ -31,7 +32,10 @@ pub fn parse_idp_metadata(xml: &str) -> Result<SamlIdp, DomainError> {
         .descendants()
         .find(|n| n.has_tag_name((MD, "IDPSSODescriptor")))
         .ok_or_else(|| invalid("the IdP metadata has no md:IDPSSODescriptor"))?;
-    let services: Vec<_> = idp.children().filter(|n| n.has_tag_name((MD, "SingleSignOnService"))).collect();
+    let services: Vec<_> = idp
+        .children()
+        .filter(|n| n.has_tag_name((MD, "SingleSignOnService")))
+        .collect();
     let sso_url = [REDIRECT, POST]
         .iter()
         .find_map(|b| services.iter().find(|s| s.attribute("Binding") == Some(b)).and_then(|s| s.attribute("Location")))
@@ -39,16 +43,28 @@ pub fn parse_idp_metadata(xml: &str) -> Result<SamlIdp, DomainError> {
         .to_owned();
     let certificates: Vec<String> = idp
         .children()
-        .filter(|n| n.has_tag_name((MD, "KeyDescriptor")) && n.attribute("use").is_none_or(|u| u == "signing"))
-        .flat_map(|k| k.descendants().filter(|n| n.has_tag_name((DS, "X509Certificate"))))
+        .filter(|n| {
+            n.has_tag_name((MD, "KeyDescriptor"))
+                && n.attribute("use").is_none_or(|u| u == "signing")
+        })
+        .flat_map(|k| {
+            k.descendants()
+                .filter(|n| n.has_tag_name((DS, "X509Certificate")))
+        })
         .filter_map(|n| n.text())
         .map(der_base64_to_pem)
         .collect::<Result<_, _>>()?;
     if certificates.is_empty() {
-        return Err(invalid("the IdP metadata carries no signing certificate, so its assertions could not be verified"));
+        return Err(invalid(
+            "the IdP metadata carries no signing certificate, so its assertions could not be verified",
+        ));
     }
     validate_sso_url(&sso_url)?;
-    Ok(SamlIdp { entity_id, sso_url, certificates })
+    Ok(SamlIdp {
+        entity_id,
+        sso_url,
+        certificates,
+    })
 }
 
 /// Checks the IdP SSO URL is an absolute http(s) URL.
@@ -56,22 +72,32 @@ pub fn validate_sso_url(url: &str) -> Result<(), DomainError> {
     if url.starts_with("https://") || url.starts_with("http://") {
         Ok(())
     } else {
-        Err(invalid(format!("the IdP SSO URL '{url}' must be an absolute https:// URL")))
+        Err(invalid(format!(
+            "the IdP SSO URL '{url}' must be an absolute https:// URL"
+        )))
     }
 }
 
 fn der_base64_to_pem(text: &str) -> Result<String, DomainError> {
     let b64: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let ok = !b64.is_empty() && b64.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
+    let ok = !b64.is_empty()
+        && b64
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
     if !ok {
-        return Err(invalid("an X509Certificate in the IdP metadata is not base64"));
+        return Err(invalid(
+            "an X509Certificate in the IdP metadata is not base64",
+        ));
     }
     let lines: Vec<&str> = b64
         .as_bytes()
         .chunks(64)
         .filter_map(|c| std::str::from_utf8(c).ok())
         .collect();
-    Ok(format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n")))
+    Ok(format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    ))
 }
 
 /// Checks that a PEM file holds at least one certificate, and returns it normalised.
@@ -85,10 +111,14 @@ pub fn parse_pem_certificates(pem: &str) -> Result<Vec<String>, DomainError> {
             .ok_or_else(|| invalid("a PEM certificate has no END line"))?;
         certs.push(der_base64_to_pem(&after[..end])?);
         rest = &after[end..];
-        rest = rest.get("-----END CERTIFICATE-----".len()..).unwrap_or_default();
+        rest = rest
+            .get("-----END CERTIFICATE-----".len()..)
+            .unwrap_or_default();
     }
     if certs.is_empty() {
-        return Err(invalid("no PEM certificate ('-----BEGIN CERTIFICATE-----') found"));
+        return Err(invalid(
+            "no PEM certificate ('-----BEGIN CERTIFICATE-----') found",
+        ));
     }
     Ok(certs)
 }
@@ -105,7 +135,11 @@ pub struct SpValues {
 pub fn sp_values(public_base_url: &str, slug: &str) -> SpValues {
     let base = public_base_url.trim_end_matches('/');
     let metadata = format!("{base}/sso/{slug}/metadata");
-    SpValues { sp_entity_id: metadata.clone(), acs_url: format!("{base}/sso/{slug}/acs"), sp_metadata_url: metadata }
+    SpValues {
+        sp_entity_id: metadata.clone(),
+        acs_url: format!("{base}/sso/{slug}/acs"),
+        sp_metadata_url: metadata,
+    }
 }
 
 #[cfg(test)]
@@ -131,17 +165,32 @@ QUJDRA==</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
         assert_eq!(idp.entity_id, "http://www.okta.com/exk1abcd");
         assert_eq!(idp.sso_url, "https://acme.okta.com/app/x/sso/saml/redirect");
         assert_eq!(idp.certificates.len(), 1);
-        assert!(idp.certificates[0].starts_with("-----BEGIN CERTIFICATE-----\nMIIDqDCCApCgAwIBAgIGAXRsQUJDRA==\n"));
+        assert!(
+            idp.certificates[0]
+                .starts_with("-----BEGIN CERTIFICATE-----\nMIIDqDCCApCgAwIBAgIGAXRsQUJDRA==\n")
+        );
     }
 
     #[test]
     fn metadata_without_what_an_sp_needs_is_refused_with_the_reason() {
         let cases = [
             ("<not xml", "well-formed"),
-            (r#"<x xmlns="urn:oasis:names:tc:SAML:2.0:metadata"/>"#, "EntityDescriptor"),
-            (&OKTA_METADATA.replace("use=\"signing\"", "use=\"encryption\""), "no signing certificate"),
-            (&OKTA_METADATA.replace("SingleSignOnService", "ArtifactResolutionService"), "SingleSignOnService"),
-            (&OKTA_METADATA.replace(" entityID=\"http://www.okta.com/exk1abcd\"", ""), "entityID"),
+            (
+                r#"<x xmlns="urn:oasis:names:tc:SAML:2.0:metadata"/>"#,
+                "EntityDescriptor",
+            ),
+            (
+                &OKTA_METADATA.replace("use=\"signing\"", "use=\"encryption\""),
+                "no signing certificate",
+            ),
+            (
+                &OKTA_METADATA.replace("SingleSignOnService", "ArtifactResolutionService"),
+                "SingleSignOnService",
+            ),
+            (
+                &OKTA_METADATA.replace(" entityID=\"http://www.okta.com/exk1abcd\"", ""),
+                "entityID",
+            ),
         ];
         for (xml, want) in cases {
             let err = parse_idp_metadata(xml).unwrap_err().to_string();

@@ -36,7 +36,9 @@ pub struct DatabaseSettings {
 
 impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatabaseSettings").field("url", &redact_url(&self.url)).finish()
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .finish()
     }
 }
 
@@ -49,7 +51,9 @@ pub struct RedisSettings {
 
 impl std::fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSettings").field("url", &self.url.as_deref().map(redact_url)).finish()
+        f.debug_struct("RedisSettings")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .finish()
     }
 }
 
@@ -83,8 +87,14 @@ pub struct JwtSettings {
 impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtSettings")
-            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<redacted>"))
-            .field("public_key_pem", &self.public_key_pem.as_ref().map(|_| "<set>"))
+            .field(
+                "hs256_secret",
+                &self.hs256_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "public_key_pem",
+                &self.public_key_pem.as_ref().map(|_| "<set>"),
+            )
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -122,7 +132,9 @@ pub struct ScimSettings {
 
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://<redacted>@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://<redacted>@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }
@@ -160,23 +172,30 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if !self.http.public_base_url.starts_with("http://") && !self.http.public_base_url.starts_with("https://") {
+        if !self.http.public_base_url.starts_with("http://")
+            && !self.http.public_base_url.starts_with("https://")
+        {
             anyhow::bail!("http.public_base_url must be an http:// or https:// URL");
         }
         if self.scim.max_results == 0 {
             anyhow::bail!("scim.max_results must be at least 1");
         }
-        if let Some(f) = &self.log.format {
-            if f != "pretty" && f != "json" {
-                anyhow::bail!("log.format must be 'pretty' or 'json', not '{f}'");
-            }
+        if let Some(f) = &self.log.format
+            && f != "pretty"
+            && f != "json"
+        {
+            anyhow::bail!("log.format must be 'pretty' or 'json', not '{f}'");
         }
         Ok(())
     }
 
     /// The SCIM base URL that customers paste into their IdP.
     pub fn scim_base_url(&self) -> String {
-        format!("{}{}", self.http.public_base_url.trim_end_matches('/'), scim_api::BASE_PATH)
+        format!(
+            "{}{}",
+            self.http.public_base_url.trim_end_matches('/'),
+            scim_api::BASE_PATH
+        )
     }
 }
 
@@ -186,9 +205,15 @@ mod tests {
 
     #[test]
     fn urls_lose_their_credentials_in_debug_output() {
-        assert_eq!(redact_url("postgres://u:secret@db:5432/x"), "postgres://<redacted>@db:5432/x");
+        assert_eq!(
+            redact_url("postgres://u:secret@db:5432/x"),
+            "postgres://<redacted>@db:5432/x"
+        );
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
-        let jwt = JwtSettings { hs256_secret: Some("s3cr3t".into()), ..Default::default() };
+        let jwt = JwtSettings {
+            hs256_secret: Some("s3cr3t".into()),
+            ..Default::default()
+        };
         assert!(!format!("{jwt:?}").contains("s3cr3t"));
     }
 }

@@ -42,7 +42,8 @@ async fn readyz(db: web::Data<Database>) -> HttpResponse {
     if db.ping().await {
         HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "database": "unreachable"}))
+        HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "not ready", "database": "unreachable"}))
     }
 }
 
@@ -55,13 +56,25 @@ fn bind(addr: &str) -> anyhow::Result<(TcpListener, u16)> {
 impl Application {
     /// Connects, migrates (when `migrate`), and binds the listeners of `roles`.
     pub async fn build(settings: &Settings, roles: Roles, migrate: bool) -> anyhow::Result<Self> {
-        let db = Database::connect(&settings.database.url).await.context("connecting to the database")?;
+        let db = Database::connect(&settings.database.url)
+            .await
+            .context("connecting to the database")?;
         if migrate {
             db.migrate().await.context("applying migrations")?;
         }
         let stores = db.stores();
-        let auth = Arc::new(TokenAuth::new(stores.tokens.clone(), settings.scim.token_cache));
-        let mut app = Self { scim: None, admin: None, maintenance: None, db, stores, auth };
+        let auth = Arc::new(TokenAuth::new(
+            stores.tokens.clone(),
+            settings.scim.token_cache,
+        ));
+        let mut app = Self {
+            scim: None,
+            admin: None,
+            maintenance: None,
+            db,
+            stores,
+            auth,
+        };
         if matches!(roles, Roles::All | Roles::ScimApi) {
             app.scim = Some(app.scim_server(settings)?);
             app.maintenance = Some(tokio::spawn(app.auth.clone().run_maintenance()));
@@ -127,7 +140,11 @@ impl Application {
     /// Serves until a listener stops (both stop gracefully on SIGTERM / ctrl-c).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let auth = self.auth.clone();
-        let servers: Vec<Server> = [self.scim, self.admin].into_iter().flatten().map(|s| s.0).collect();
+        let servers: Vec<Server> = [self.scim, self.admin]
+            .into_iter()
+            .flatten()
+            .map(|s| s.0)
+            .collect();
         let results = futures_util::future::join_all(servers).await;
         if let Some(m) = self.maintenance {
             m.abort();

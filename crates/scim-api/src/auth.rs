@@ -95,20 +95,31 @@ impl TokenAuth {
         let plaintext = presented.to_owned();
         let hash = record.hash.clone();
         let span = tracing::Span::current();
-        let ok = tokio::task::spawn_blocking(move || span.in_scope(|| verify_secret(&plaintext, &hash)))
-            .await
-            .map_err(|e| ScimError::from(domain::DomainError::Unexpected(e.into())))?;
+        let ok =
+            tokio::task::spawn_blocking(move || span.in_scope(|| verify_secret(&plaintext, &hash)))
+                .await
+                .map_err(|e| ScimError::from(domain::DomainError::Unexpected(e.into())))?;
         if !ok {
             return Err(refused());
         }
-        let context = TenantContext { tenant_id: record.info.tenant_id, token_id: id };
-        if self.cache_enabled {
-            if let Ok(mut c) = self.cache.lock() {
-                if c.len() >= MAX_ENTRIES {
-                    c.clear();
-                }
-                c.insert(key, Cached { context, expires_at: record.info.expires_at, verified: Instant::now() });
+        let context = TenantContext {
+            tenant_id: record.info.tenant_id,
+            token_id: id,
+        };
+        if self.cache_enabled
+            && let Ok(mut c) = self.cache.lock()
+        {
+            if c.len() >= MAX_ENTRIES {
+                c.clear();
             }
+            c.insert(
+                key,
+                Cached {
+                    context,
+                    expires_at: record.info.expires_at,
+                    verified: Instant::now(),
+                },
+            );
         }
         self.mark_used(id, now);
         Ok(context)
@@ -159,7 +170,7 @@ impl TokenAuth {
                 Err(e) => tracing::warn!(error.message = %e, "could not poll token revocations"),
             }
             flushes += 1;
-            if flushes % 40 == 0 {
+            if flushes.is_multiple_of(40) {
                 self.flush_last_used().await;
             }
         }
@@ -179,14 +190,20 @@ impl FromRequest for TenantContext {
             let state = req
                 .app_data::<web::Data<ScimState>>()
                 .cloned()
-                .ok_or_else(|| ScimError::from(domain::DomainError::Unexpected(anyhow::anyhow!("SCIM state missing"))))?;
+                .ok_or_else(|| {
+                    ScimError::from(domain::DomainError::Unexpected(anyhow::anyhow!(
+                        "SCIM state missing"
+                    )))
+                })?;
             let presented = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| {
                     let (scheme, token) = v.trim().split_once(' ')?;
-                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+                    scheme
+                        .eq_ignore_ascii_case("bearer")
+                        .then(|| token.trim().to_owned())
                 })
                 .ok_or_else(refused)?;
             let ctx = state.auth.authenticate(&presented).await?;

@@ -36,7 +36,13 @@ impl FromRequest for ScimBody {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         // Okta's own captures send application/scim+json; its test suite sends
         // application/json; a missing type is read as JSON too.
         let type_ok = match content_type.as_deref() {
@@ -58,21 +64,29 @@ impl FromRequest for ScimBody {
                 return Err(ScimError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     None,
-                    format!("Content-Type '{content_type}' is not accepted: send application/scim+json or application/json"),
+                    format!(
+                        "Content-Type '{content_type}' is not accepted: send application/scim+json or application/json"
+                    ),
                 ));
             }
             let bytes = bytes.await.map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     too_large(limit)
                 } else {
-                    ScimError::bad_request(ScimType::InvalidSyntax, "the request body could not be read")
+                    ScimError::bad_request(
+                        ScimType::InvalidSyntax,
+                        "the request body could not be read",
+                    )
                 }
             })?;
             if bytes.len() > limit {
                 return Err(too_large(limit));
             }
             let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                ScimError::bad_request(ScimType::InvalidSyntax, format!("the request body is not valid JSON: {e}"))
+                ScimError::bad_request(
+                    ScimType::InvalidSyntax,
+                    format!("the request body is not valid JSON: {e}"),
+                )
             })?;
             Ok(Self(value))
         })

@@ -59,7 +59,11 @@ impl std::fmt::Display for ScimError {
 impl ScimError {
     /// An error with a status, an optional `scimType` and a detail for the IdP admin.
     pub fn new(status: StatusCode, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
-        Self { status, scim_type, detail: detail.into() }
+        Self {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
     }
 
     /// 400 with a `scimType`.
@@ -144,22 +148,45 @@ mod tests {
         let cases: Vec<(DomainError, u16, Option<&str>)> = vec![
             (DomainError::NotFound("x".into()), 404, None),
             (DomainError::Uniqueness("x".into()), 409, Some("uniqueness")),
-            (DomainError::InvalidFilter("x".into()), 400, Some("invalidFilter")),
-            (DomainError::InvalidSyntax("x".into()), 400, Some("invalidSyntax")),
-            (DomainError::InvalidPath("x".into()), 400, Some("invalidPath")),
-            (DomainError::InvalidValue("x".into()), 400, Some("invalidValue")),
+            (
+                DomainError::InvalidFilter("x".into()),
+                400,
+                Some("invalidFilter"),
+            ),
+            (
+                DomainError::InvalidSyntax("x".into()),
+                400,
+                Some("invalidSyntax"),
+            ),
+            (
+                DomainError::InvalidPath("x".into()),
+                400,
+                Some("invalidPath"),
+            ),
+            (
+                DomainError::InvalidValue("x".into()),
+                400,
+                Some("invalidValue"),
+            ),
             (DomainError::NoTarget("x".into()), 400, Some("noTarget")),
             (DomainError::Mutability("x".into()), 400, Some("mutability")),
             (DomainError::PreconditionFailed, 412, None),
             (DomainError::TooMany("x".into()), 400, Some("tooMany")),
             (DomainError::Conflict("x".into()), 409, None),
-            (DomainError::Unexpected(anyhow::anyhow!("secret detail")), 500, None),
+            (
+                DomainError::Unexpected(anyhow::anyhow!("secret detail")),
+                500,
+                None,
+            ),
         ];
         for (err, status, scim_type) in cases {
             let e = ScimError::from(err);
             assert_eq!(e.status.as_u16(), status);
             assert_eq!(e.scim_type.map(ScimType::as_str), scim_type);
-            assert!(!e.detail.contains("secret detail"), "internal causes never reach the body");
+            assert!(
+                !e.detail.contains("secret detail"),
+                "internal causes never reach the body"
+            );
         }
     }
 }

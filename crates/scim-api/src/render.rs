@@ -15,23 +15,40 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
+/// An entity tag that is not one of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignEtag;
+
 /// The version an `If-Match` / `If-None-Match` value names; `None` for `*`.
-pub fn parse_etag(header: &str) -> Result<Option<i64>, ()> {
+pub fn parse_etag(header: &str) -> Result<Option<i64>, ForeignEtag> {
     let h = header.trim();
     if h == "*" {
         return Ok(None);
     }
     let h = h.strip_prefix("W/").unwrap_or(h);
-    h.trim_matches('"').parse::<i64>().map(Some).map_err(|_| ())
+    h.trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| ForeignEtag)
 }
 
 fn schemas(core: &str, doc: &Document) -> Value {
     let mut list = vec![Value::String(core.to_owned())];
-    list.extend(doc.keys().filter(|k| k.starts_with("urn:")).map(|k| Value::String(k.clone())));
+    list.extend(
+        doc.keys()
+            .filter(|k| k.starts_with("urn:"))
+            .map(|k| Value::String(k.clone())),
+    );
     Value::Array(list)
 }
 
-fn meta(kind: &str, location: String, created: DateTime<Utc>, modified: DateTime<Utc>, version: i64) -> Value {
+fn meta(
+    kind: &str,
+    location: String,
+    created: DateTime<Utc>,
+    modified: DateTime<Utc>,
+    version: i64,
+) -> Value {
     json!({
         "resourceType": kind,
         "created": time(created),
@@ -57,7 +74,10 @@ pub fn user_json(u: &User, base: &str) -> Value {
             .collect();
         out.insert("groups".into(), Value::Array(list));
     }
-    out.insert("meta".into(), meta("User", location, u.created, u.last_modified, u.version));
+    out.insert(
+        "meta".into(),
+        meta("User", location, u.created, u.last_modified, u.version),
+    );
     Value::Object(out)
 }
 
@@ -83,7 +103,10 @@ pub fn group_json(g: &Group, base: &str) -> Value {
             .collect();
         out.insert("members".into(), Value::Array(list));
     }
-    out.insert("meta".into(), meta("Group", location, g.created, g.last_modified, g.version));
+    out.insert(
+        "meta".into(),
+        meta("Group", location, g.created, g.last_modified, g.version),
+    );
     Value::Object(out)
 }
 
@@ -133,7 +156,9 @@ impl Projection {
     /// From the `attributes` and `excludedAttributes` query parameters.
     pub fn new(attributes: Option<&str>, excluded: Option<&str>, core: &str) -> Self {
         Self {
-            include: attributes.map(|a| parse_list(a, core)).filter(|l| !l.is_empty()),
+            include: attributes
+                .map(|a| parse_list(a, core))
+                .filter(|l| !l.is_empty()),
             exclude: excluded.map(|e| parse_list(e, core)).unwrap_or_default(),
         }
     }
@@ -141,7 +166,10 @@ impl Projection {
     /// Whether a top-level core attribute is returned at all (e.g. whether to load `members`).
     pub fn wants(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
-        let excluded = self.exclude.iter().any(|w| w.urn.is_none() && w.name == name && w.sub.is_none());
+        let excluded = self
+            .exclude
+            .iter()
+            .any(|w| w.urn.is_none() && w.name == name && w.sub.is_none());
         let included = self
             .include
             .as_ref()
@@ -161,17 +189,27 @@ impl Projection {
                     return true;
                 }
                 if k.starts_with("urn:") {
-                    let wanted: Vec<&Wanted> = include.iter().filter(|w| w.urn.as_deref() == Some(&k)).collect();
-                    if wanted.iter().any(|w| w.name.is_empty()) || include.iter().any(|w| w.urn.is_none() && w.name == k) {
+                    let wanted: Vec<&Wanted> = include
+                        .iter()
+                        .filter(|w| w.urn.as_deref() == Some(&k))
+                        .collect();
+                    if wanted.iter().any(|w| w.name.is_empty())
+                        || include.iter().any(|w| w.urn.is_none() && w.name == k)
+                    {
                         return true;
                     }
                     if let Some(ext) = value.as_object_mut() {
-                        ext.retain(|sub, _| wanted.iter().any(|w| w.name == sub.to_ascii_lowercase()));
+                        ext.retain(|sub, _| {
+                            wanted.iter().any(|w| w.name == sub.to_ascii_lowercase())
+                        });
                         return !ext.is_empty();
                     }
                     return false;
                 }
-                let wanted: Vec<&Wanted> = include.iter().filter(|w| w.urn.is_none() && w.name == k).collect();
+                let wanted: Vec<&Wanted> = include
+                    .iter()
+                    .filter(|w| w.urn.is_none() && w.name == k)
+                    .collect();
                 if wanted.is_empty() {
                     return false;
                 }
@@ -186,10 +224,10 @@ impl Projection {
             match (&w.urn, &w.sub) {
                 (Some(urn), _) => {
                     let key = obj.keys().find(|k| k.to_ascii_lowercase() == *urn).cloned();
-                    if let Some(key) = key {
-                        if let Some(ext) = obj.get_mut(&key).and_then(Value::as_object_mut) {
-                            ext.retain(|k, _| k.to_ascii_lowercase() != w.name);
-                        }
+                    if let Some(key) = key
+                        && let Some(ext) = obj.get_mut(&key).and_then(Value::as_object_mut)
+                    {
+                        ext.retain(|k, _| k.to_ascii_lowercase() != w.name);
                     }
                 }
                 (None, None) => obj.retain(|k, _| {
@@ -197,7 +235,10 @@ impl Projection {
                     ALWAYS.contains(&k.as_str()) || k != w.name
                 }),
                 (None, Some(sub)) => {
-                    let key = obj.keys().find(|k| k.to_ascii_lowercase() == w.name).cloned();
+                    let key = obj
+                        .keys()
+                        .find(|k| k.to_ascii_lowercase() == w.name)
+                        .cloned();
                     if let Some(v) = key.and_then(|k| obj.get_mut(&k)) {
                         drop_sub(v, sub);
                     }
@@ -232,7 +273,7 @@ mod tests {
         assert_eq!(parse_etag(&etag(7)), Ok(Some(7)));
         assert_eq!(parse_etag("\"7\""), Ok(Some(7)));
         assert_eq!(parse_etag("*"), Ok(None));
-        assert_eq!(parse_etag("W/\"x\""), Err(()));
+        assert_eq!(parse_etag("W/\"x\""), Err(ForeignEtag));
     }
 
     #[test]

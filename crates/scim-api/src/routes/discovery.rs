@@ -10,7 +10,10 @@ use crate::auth::TenantContext;
 use crate::error::ScimError;
 
 /// `GET /ServiceProviderConfig` (RFC 7643 §5).
-pub async fn service_provider_config(state: web::Data<ScimState>, _ctx: TenantContext) -> HttpResponse {
+pub async fn service_provider_config(
+    state: web::Data<ScimState>,
+    _ctx: TenantContext,
+) -> HttpResponse {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://betatesting.example/docs/scim",
@@ -74,20 +77,29 @@ pub async fn resource_type(
         .into_iter()
         .find(|k| k.name().eq_ignore_ascii_case(&name))
         .ok_or_else(|| ScimError::not_found(format!("resource type '{name}' not found")))?;
-    Ok(scim_json(HttpResponse::Ok(), &resource_type_json(kind, &state.base_url)))
+    Ok(scim_json(
+        HttpResponse::Ok(),
+        &resource_type_json(kind, &state.base_url),
+    ))
 }
 
 fn schema_with_meta(s: &schema::SchemaDef, base: &str) -> Value {
     let mut v = schema::schema_json(s);
     if let Some(o) = v.as_object_mut() {
-        o.insert("meta".into(), json!({"resourceType": "Schema", "location": format!("{base}/Schemas/{}", s.id)}));
+        o.insert(
+            "meta".into(),
+            json!({"resourceType": "Schema", "location": format!("{base}/Schemas/{}", s.id)}),
+        );
     }
     v
 }
 
 /// `GET /Schemas`.
 pub async fn schemas(state: web::Data<ScimState>, _ctx: TenantContext) -> HttpResponse {
-    let list: Vec<Value> = schema::ALL.iter().map(|s| schema_with_meta(s, &state.base_url)).collect();
+    let list: Vec<Value> = schema::ALL
+        .iter()
+        .map(|s| schema_with_meta(s, &state.base_url))
+        .collect();
     list_response(list.len() as u64, 1, list)
 }
 
@@ -101,5 +113,8 @@ pub async fn schema(
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(&urn))
         .ok_or_else(|| ScimError::not_found(format!("schema '{urn}' not found")))?;
-    Ok(scim_json(HttpResponse::Ok(), &schema_with_meta(s, &state.base_url)))
+    Ok(scim_json(
+        HttpResponse::Ok(),
+        &schema_with_meta(s, &state.base_url),
+    ))
 }

@@ -10,7 +10,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::query::{
-    ListParams, if_match, list_response, not_modified, not_modified_response, resource_id, resource_response,
+    ListParams, if_match, list_response, not_modified, not_modified_response, resource_id,
+    resource_response,
 };
 use crate::ScimState;
 use crate::auth::TenantContext;
@@ -38,7 +39,11 @@ fn members(body: &Value) -> Result<Vec<String>, ScimError> {
     })
 }
 
-async fn list(state: &ScimState, ctx: TenantContext, params: ListParams) -> Result<HttpResponse, ScimError> {
+async fn list(
+    state: &ScimState,
+    ctx: TenantContext,
+    params: ListParams,
+) -> Result<HttpResponse, ScimError> {
     let projection = params.projection(GROUP_SCHEMA);
     let query = params.to_query(state.max_results, projection.wants("members"))?;
     let page = state.groups.list(ctx.tenant_id, &query).await?;
@@ -55,12 +60,20 @@ async fn list(state: &ScimState, ctx: TenantContext, params: ListParams) -> Resu
 }
 
 /// `GET /Groups`: list and filter (Push Groups' existence check by displayName).
-pub async fn list_groups(req: HttpRequest, state: web::Data<ScimState>, ctx: TenantContext) -> Result<HttpResponse, ScimError> {
+pub async fn list_groups(
+    req: HttpRequest,
+    state: web::Data<ScimState>,
+    ctx: TenantContext,
+) -> Result<HttpResponse, ScimError> {
     list(&state, ctx, ListParams::from_query(&req)?).await
 }
 
 /// `POST /Groups/.search`.
-pub async fn search_groups(state: web::Data<ScimState>, ctx: TenantContext, body: ScimBody) -> Result<HttpResponse, ScimError> {
+pub async fn search_groups(
+    state: web::Data<ScimState>,
+    ctx: TenantContext,
+    body: ScimBody,
+) -> Result<HttpResponse, ScimError> {
     list(&state, ctx, ListParams::from_search(&body.0)?).await
 }
 
@@ -83,16 +96,33 @@ pub async fn get_group(
     }
     let mut body = group_json(&group, &state.base_url);
     projection.apply(&mut body);
-    Ok(resource_response(HttpResponse::Ok(), group.version, &body, None))
+    Ok(resource_response(
+        HttpResponse::Ok(),
+        group.version,
+        &body,
+        None,
+    ))
 }
 
 /// `POST /Groups`, with or without initial members.
-pub async fn create_group(state: web::Data<ScimState>, ctx: TenantContext, body: ScimBody) -> Result<HttpResponse, ScimError> {
+pub async fn create_group(
+    state: web::Data<ScimState>,
+    ctx: TenantContext,
+    body: ScimBody,
+) -> Result<HttpResponse, ScimError> {
     let doc = normalize(ResourceKind::Group, &body.0)?;
     let members = members(&body.0)?;
-    let group = state.groups.insert(ctx.tenant_id, &actor(&ctx), doc, members).await?;
+    let group = state
+        .groups
+        .insert(ctx.tenant_id, &actor(&ctx), doc, members)
+        .await?;
     let location = format!("{}/Groups/{}", state.base_url, group.id);
-    Ok(resource_response(HttpResponse::Created(), group.version, &group_json(&group, &state.base_url), Some(&location)))
+    Ok(resource_response(
+        HttpResponse::Created(),
+        group.version,
+        &group_json(&group, &state.base_url),
+        Some(&location),
+    ))
 }
 
 /// `PUT /Groups/{id}`: the body's `members` become the member set (absent means none).
@@ -106,8 +136,23 @@ pub async fn replace_group(
     let id = group_id(&path)?;
     let doc = normalize(ResourceKind::Group, &body.0)?;
     let members = members(&body.0)?;
-    let group = state.groups.replace(ctx.tenant_id, &actor(&ctx), id, doc, members, if_match(&req)?).await?;
-    Ok(resource_response(HttpResponse::Ok(), group.version, &group_json(&group, &state.base_url), None))
+    let group = state
+        .groups
+        .replace(
+            ctx.tenant_id,
+            &actor(&ctx),
+            id,
+            doc,
+            members,
+            if_match(&req)?,
+        )
+        .await?;
+    Ok(resource_response(
+        HttpResponse::Ok(),
+        group.version,
+        &group_json(&group, &state.base_url),
+        None,
+    ))
 }
 
 /// `PATCH /Groups/{id}`: 204 with the new `ETag` (Entra ID asks for it; Okta accepts it), or
@@ -121,14 +166,24 @@ pub async fn patch_group(
 ) -> Result<HttpResponse, ScimError> {
     let id = group_id(&path)?;
     let ops = parse_patch_request(&body.0).map_err(domain::DomainError::from)?;
-    let group = state.groups.patch(ctx.tenant_id, &actor(&ctx), id, &ops, if_match(&req)?).await?;
+    let group = state
+        .groups
+        .patch(ctx.tenant_id, &actor(&ctx), id, &ops, if_match(&req)?)
+        .await?;
     let params = ListParams::from_query(&req)?;
     if params.attributes.is_none() && params.excluded_attributes.is_none() {
-        return Ok(HttpResponse::NoContent().insert_header((actix_web::http::header::ETAG, etag(group.version))).finish());
+        return Ok(HttpResponse::NoContent()
+            .insert_header((actix_web::http::header::ETAG, etag(group.version)))
+            .finish());
     }
     let mut body = group_json(&group, &state.base_url);
     params.projection(GROUP_SCHEMA).apply(&mut body);
-    Ok(resource_response(HttpResponse::Ok(), group.version, &body, None))
+    Ok(resource_response(
+        HttpResponse::Ok(),
+        group.version,
+        &body,
+        None,
+    ))
 }
 
 /// `DELETE /Groups/{id}`: the group and its memberships go; 404 from then on.
@@ -139,6 +194,9 @@ pub async fn delete_group(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let id = group_id(&path)?;
-    state.groups.delete(ctx.tenant_id, &actor(&ctx), id, if_match(&req)?).await?;
+    state
+        .groups
+        .delete(ctx.tenant_id, &actor(&ctx), id, if_match(&req)?)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -93,13 +93,19 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ScimError>
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    Err(ScimError::not_found(format!("there is no SCIM endpoint at {}", req.path())))
+    Err(ScimError::not_found(format!(
+        "there is no SCIM endpoint at {}",
+        req.path()
+    )))
 }
 
 async fn not_implemented(req: HttpRequest) -> Result<HttpResponse, ScimError> {
     Err(ScimError::new(
         StatusCode::NOT_IMPLEMENTED,
         None,
-        format!("{} is not supported by this service provider (see /ServiceProviderConfig)", req.path()),
+        format!(
+            "{} is not supported by this service provider (see /ServiceProviderConfig)",
+            req.path()
+        ),
     ))
 }

@@ -10,7 +10,7 @@ use domain::ports::{IfMatch, ListQuery};
 use serde_json::{Value, json};
 
 use crate::error::{SCIM_JSON, ScimError, ScimType};
-use crate::render::{Projection, etag, parse_etag};
+use crate::render::{ForeignEtag, Projection, etag, parse_etag};
 
 /// List parameters as received, from the query string or a `.search` body.
 #[derive(Debug, Default)]
@@ -26,10 +26,17 @@ pub struct ListParams {
 impl ListParams {
     /// From a query string; parameter names are matched case-insensitively.
     pub fn from_query(req: &HttpRequest) -> Result<Self, ScimError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).map_err(|_| {
-            ScimError::bad_request(ScimType::InvalidSyntax, "the query string could not be decoded")
-        })?;
-        let map: HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).map_err(|_| {
+                ScimError::bad_request(
+                    ScimType::InvalidSyntax,
+                    "the query string could not be decoded",
+                )
+            })?;
+        let map: HashMap<String, String> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
         Ok(Self {
             filter: map.get("filter").cloned(),
             start_index: map.get("startindex").cloned(),
@@ -43,18 +50,32 @@ impl ListParams {
     /// From a `POST .search` body (RFC 7644 §3.4.3).
     pub fn from_search(body: &Value) -> Result<Self, ScimError> {
         let Some(obj) = body.as_object() else {
-            return Err(ScimError::bad_request(ScimType::InvalidSyntax, "a search request must be a JSON object"));
+            return Err(ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "a search request must be a JSON object",
+            ));
         };
-        let get = |name: &str| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+        let get = |name: &str| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
         let text = |name: &str| -> Result<Option<String>, ScimError> {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(Value::Number(n)) => Ok(Some(n.to_string())),
                 Some(Value::Array(items)) => Ok(Some(
-                    items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
                 )),
-                Some(_) => Err(ScimError::bad_request(ScimType::InvalidValue, format!("'{name}' has the wrong type"))),
+                Some(_) => Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("'{name}' has the wrong type"),
+                )),
             }
         };
         Ok(Self {
@@ -81,24 +102,37 @@ impl ListParams {
                 .filter(|s| !s.is_empty())
                 .map(|s| {
                     s.parse::<i64>().map_err(|_| {
-                        ScimError::bad_request(ScimType::InvalidValue, format!("'{name}' must be an integer, not '{s}'"))
+                        ScimError::bad_request(
+                            ScimType::InvalidValue,
+                            format!("'{name}' must be an integer, not '{s}'"),
+                        )
                     })
                 })
                 .transpose()
         };
         // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0.
         let start_index = number("startIndex", &self.start_index)?.unwrap_or(1).max(1);
-        let count = number("count", &self.count)?.map_or(max_results, |c| c.max(0).unsigned_abs().min(max_results));
+        let count = number("count", &self.count)?
+            .map_or(max_results, |c| c.max(0).unsigned_abs().min(max_results));
         let filter = match self.filter.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(f) => Some(parse_filter(f).map_err(DomainError::from)?),
         };
-        Ok(ListQuery { filter, start_index: start_index.unsigned_abs(), count, load_refs })
+        Ok(ListQuery {
+            filter,
+            start_index: start_index.unsigned_abs(),
+            count,
+            load_refs,
+        })
     }
 
     /// The projection these parameters ask for.
     pub fn projection(&self, core: &str) -> Projection {
-        Projection::new(self.attributes.as_deref(), self.excluded_attributes.as_deref(), core)
+        Projection::new(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+            core,
+        )
     }
 }
 
@@ -122,7 +156,12 @@ pub fn scim_json(mut builder: actix_web::HttpResponseBuilder, body: &Value) -> H
 }
 
 /// A single resource with its `ETag` (and `Location` when created).
-pub fn resource_response(mut builder: actix_web::HttpResponseBuilder, version: i64, body: &Value, location: Option<&str>) -> HttpResponse {
+pub fn resource_response(
+    mut builder: actix_web::HttpResponseBuilder,
+    version: i64,
+    body: &Value,
+    location: Option<&str>,
+) -> HttpResponse {
     builder.insert_header((header::ETAG, etag(version)));
     if let Some(l) = location {
         builder.insert_header((header::LOCATION, l));
@@ -132,10 +171,14 @@ pub fn resource_response(mut builder: actix_web::HttpResponseBuilder, version: i
 
 /// The `If-Match` precondition; an unparseable one can never match.
 pub fn if_match(req: &HttpRequest) -> Result<IfMatch, ScimError> {
-    match req.headers().get(header::IF_MATCH).map(|v| v.to_str().map_err(|_| ()).and_then(parse_etag)) {
+    match req
+        .headers()
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().map_err(|_| ForeignEtag).and_then(parse_etag))
+    {
         None => Ok(None),
         Some(Ok(v)) => Ok(v),
-        Some(Err(())) => Err(DomainError::PreconditionFailed.into()),
+        Some(Err(ForeignEtag)) => Err(DomainError::PreconditionFailed.into()),
     }
 }
 
@@ -144,7 +187,10 @@ pub fn not_modified(req: &HttpRequest, version: i64) -> bool {
     req.headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| matches!(parse_etag(t), Ok(None)) || parse_etag(t) == Ok(Some(version))))
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| matches!(parse_etag(t), Ok(None)) || parse_etag(t) == Ok(Some(version)))
+        })
 }
 
 /// A resource id from the path; anything that is not a UUID names no resource.
@@ -154,5 +200,7 @@ pub fn resource_id(kind: &str, raw: &str) -> Result<uuid::Uuid, ScimError> {
 
 /// 304 with the ETag.
 pub fn not_modified_response(version: i64) -> HttpResponse {
-    HttpResponse::NotModified().insert_header((header::ETAG, etag(version))).finish()
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, etag(version)))
+        .finish()
 }

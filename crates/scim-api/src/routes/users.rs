@@ -8,7 +8,8 @@ use domain::schema::{ResourceKind, USER_SCHEMA};
 use uuid::Uuid;
 
 use super::query::{
-    ListParams, if_match, list_response, not_modified, not_modified_response, resource_id, resource_response,
+    ListParams, if_match, list_response, not_modified, not_modified_response, resource_id,
+    resource_response,
 };
 use crate::ScimState;
 use crate::auth::TenantContext;
@@ -24,7 +25,11 @@ fn user_id(path: &web::Path<String>) -> Result<Uuid, ScimError> {
     resource_id("User", path.as_str())
 }
 
-async fn list(state: &ScimState, ctx: TenantContext, params: ListParams) -> Result<HttpResponse, ScimError> {
+async fn list(
+    state: &ScimState,
+    ctx: TenantContext,
+    params: ListParams,
+) -> Result<HttpResponse, ScimError> {
     let projection = params.projection(USER_SCHEMA);
     let query = params.to_query(state.max_results, projection.wants("groups"))?;
     let page = state.users.list(ctx.tenant_id, &query).await?;
@@ -41,12 +46,20 @@ async fn list(state: &ScimState, ctx: TenantContext, params: ListParams) -> Resu
 }
 
 /// `GET /Users`: list and filter (Okta's connector probe, import and existence checks).
-pub async fn list_users(req: HttpRequest, state: web::Data<ScimState>, ctx: TenantContext) -> Result<HttpResponse, ScimError> {
+pub async fn list_users(
+    req: HttpRequest,
+    state: web::Data<ScimState>,
+    ctx: TenantContext,
+) -> Result<HttpResponse, ScimError> {
     list(&state, ctx, ListParams::from_query(&req)?).await
 }
 
 /// `POST /Users/.search`.
-pub async fn search_users(state: web::Data<ScimState>, ctx: TenantContext, body: ScimBody) -> Result<HttpResponse, ScimError> {
+pub async fn search_users(
+    state: web::Data<ScimState>,
+    ctx: TenantContext,
+    body: ScimBody,
+) -> Result<HttpResponse, ScimError> {
     list(&state, ctx, ListParams::from_search(&body.0)?).await
 }
 
@@ -70,16 +83,30 @@ pub async fn get_user(
     }
     let mut body = user_json(&user, &state.base_url);
     projection.apply(&mut body);
-    Ok(resource_response(HttpResponse::Ok(), user.version, &body, None))
+    Ok(resource_response(
+        HttpResponse::Ok(),
+        user.version,
+        &body,
+        None,
+    ))
 }
 
 /// `POST /Users`: 201 with the full resource and `Location`.
-pub async fn create_user(state: web::Data<ScimState>, ctx: TenantContext, body: ScimBody) -> Result<HttpResponse, ScimError> {
+pub async fn create_user(
+    state: web::Data<ScimState>,
+    ctx: TenantContext,
+    body: ScimBody,
+) -> Result<HttpResponse, ScimError> {
     let doc = normalize(ResourceKind::User, &body.0)?;
     let user = state.users.insert(ctx.tenant_id, &actor(&ctx), doc).await?;
     let body = user_json(&user, &state.base_url);
     let location = format!("{}/Users/{}", state.base_url, user.id);
-    Ok(resource_response(HttpResponse::Created(), user.version, &body, Some(&location)))
+    Ok(resource_response(
+        HttpResponse::Created(),
+        user.version,
+        &body,
+        Some(&location),
+    ))
 }
 
 /// `PUT /Users/{id}`: full replace; `id`, `meta`, `groups` and `password` are ignored and an
@@ -93,8 +120,16 @@ pub async fn replace_user(
 ) -> Result<HttpResponse, ScimError> {
     let id = user_id(&path)?;
     let doc = normalize(ResourceKind::User, &body.0)?;
-    let user = state.users.replace(ctx.tenant_id, &actor(&ctx), id, doc, if_match(&req)?).await?;
-    Ok(resource_response(HttpResponse::Ok(), user.version, &user_json(&user, &state.base_url), None))
+    let user = state
+        .users
+        .replace(ctx.tenant_id, &actor(&ctx), id, doc, if_match(&req)?)
+        .await?;
+    Ok(resource_response(
+        HttpResponse::Ok(),
+        user.version,
+        &user_json(&user, &state.base_url),
+        None,
+    ))
 }
 
 /// `PATCH /Users/{id}`: all operations or none.
@@ -107,10 +142,20 @@ pub async fn patch_user(
 ) -> Result<HttpResponse, ScimError> {
     let id = user_id(&path)?;
     let ops = parse_patch_request(&body.0).map_err(domain::DomainError::from)?;
-    let user = state.users.patch(ctx.tenant_id, &actor(&ctx), id, &ops, if_match(&req)?).await?;
+    let user = state
+        .users
+        .patch(ctx.tenant_id, &actor(&ctx), id, &ops, if_match(&req)?)
+        .await?;
     let mut body = user_json(&user, &state.base_url);
-    ListParams::from_query(&req)?.projection(USER_SCHEMA).apply(&mut body);
-    Ok(resource_response(HttpResponse::Ok(), user.version, &body, None))
+    ListParams::from_query(&req)?
+        .projection(USER_SCHEMA)
+        .apply(&mut body);
+    Ok(resource_response(
+        HttpResponse::Ok(),
+        user.version,
+        &body,
+        None,
+    ))
 }
 
 /// `DELETE /Users/{id}`: a tombstone; 404 from then on.
@@ -121,6 +166,9 @@ pub async fn delete_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let id = user_id(&path)?;
-    state.users.delete(ctx.tenant_id, &actor(&ctx), id, if_match(&req)?).await?;
+    state
+        .users
+        .delete(ctx.tenant_id, &actor(&ctx), id, if_match(&req)?)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
