@@ -6,6 +6,7 @@
 
 mod entities;
 mod error;
+mod events;
 pub mod filter;
 mod groups;
 mod outbox;
@@ -67,6 +68,16 @@ impl Database {
     /// The underlying connection (tests and operational tooling).
     pub fn connection(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// A tenant's events after a cursor, oldest first (the outbox as a feed).
+    pub async fn events_after(
+        &self,
+        t: domain::tenant::TenantId,
+        after: Option<uuid::Uuid>,
+        limit: u64,
+    ) -> Result<Vec<serde_json::Value>, domain::DomainError> {
+        events::events_after(&self.conn, t, after, limit).await
     }
 
     /// The ports over this database.
