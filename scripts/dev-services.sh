@@ -63,27 +63,30 @@ redis_answers() {
     if have redis-cli; then
         [[ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]
     else
-        # No client yet: speak the inline protocol over bash's /dev/tcp.
-        local reply=""
-        {
-            exec 3<>"/dev/tcp/$REDIS_HOST/$REDIS_PORT" &&
-                printf 'PING\r\n' >&3 &&
-                IFS= read -r -t 2 reply <&3
-        } 2>/dev/null || return 1
+        # No client yet: speak the inline protocol over bash's /dev/tcp (in a subshell, so
+        # the descriptor closes with it).
+        local reply
+        reply=$(
+            exec 2>/dev/null
+            exec 3<>"/dev/tcp/$REDIS_HOST/$REDIS_PORT" || exit 1
+            printf 'PING\r\n' >&3
+            IFS= read -r -t 2 line <&3 || exit 1
+            printf '%s' "$line"
+        ) || return 1
         [[ "${reply%$'\r'}" == "+PONG" ]]
     fi
 }
 
-# wait_for NAME PROBE: polls PROBE once a second for up to WAIT_SECONDS.
+# wait_for PROBE [SECONDS]: polls PROBE once a second for up to SECONDS (default WAIT_SECONDS).
 wait_for() {
-    local name=$1 probe=$2 i
-    for ((i = 0; i < WAIT_SECONDS; i++)); do
+    local probe=$1 seconds=${2:-$WAIT_SECONDS} i
+    for ((i = 0; i < seconds; i++)); do
         if "$probe"; then
             return 0
         fi
         sleep 1
     done
-    return 1
+    "$probe"
 }
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -123,7 +126,16 @@ pg_set_trust() {
     [[ -f $hba ]] || return 0
     if ! grep -q '^# dev-services.sh: trust for local development' "$hba"; then
         log "allowing trust authentication from 127.0.0.1 and ::1 in $hba (development cluster)"
-        as_root sed -i '1i # dev-services.sh: trust for local development\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+        local tmp
+        tmp=$(mktemp)
+        {
+            printf '%s\n' '# dev-services.sh: trust for local development' \
+                'host all all 127.0.0.1/32 trust' 'host all all ::1/128 trust'
+            as_root cat "$hba"
+        } >"$tmp"
+        # cp onto the existing file keeps its owner and mode.
+        as_root cp "$tmp" "$hba"
+        rm -f "$tmp"
     fi
     # A reload, not a restart: applies pg_hba.conf to new connections only.
     if pg_answers; then
@@ -156,7 +168,7 @@ ensure_postgres() {
             as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
                 log "pg_ctlcluster start returned an error (checking whether it answers anyway)"
         fi
-        wait_for PostgreSQL pg_answers ||
+        wait_for pg_answers ||
             die "PostgreSQL did not answer on $PG_HOST:$PG_PORT within ${WAIT_SECONDS}s (see /var/log/postgresql/)"
         log "PostgreSQL answers on $PG_HOST:$PG_PORT"
     fi
@@ -198,7 +210,7 @@ ensure_redis() {
     if ! have redis-server || ! have redis-cli; then
         apt_install redis-server
         # The package's post-install may have started it.
-        if wait_for Redis redis_answers_quick; then
+        if wait_for redis_answers 3; then
             log "Redis answers on $REDIS_HOST:$REDIS_PORT"
             return 0
         fi
@@ -207,14 +219,9 @@ ensure_redis() {
     log "starting Redis"
     as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" \
         --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
-    wait_for Redis redis_answers ||
+    wait_for redis_answers ||
         die "Redis did not answer on $REDIS_HOST:$REDIS_PORT within ${WAIT_SECONDS}s (see /var/log/redis/ci.log)"
     log "Redis answers on $REDIS_HOST:$REDIS_PORT"
-}
-
-# A single probe after a package install (no long wait: start it ourselves if it is not up).
-redis_answers_quick() {
-    WAIT_SECONDS=3 redis_answers
 }
 
 ensure_postgres

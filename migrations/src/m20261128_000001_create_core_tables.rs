@@ -219,9 +219,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in TABLES.iter().rev() {
-            manager
-                .drop_table(Table::drop().table(*table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(*table).to_owned()).await?;
         }
         Ok(())
     }

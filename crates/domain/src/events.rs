@@ -101,13 +101,7 @@ pub struct Event {
 
 impl Event {
     /// A new event with a UUIDv7 id, occurring now.
-    pub fn new(
-        kind: EventType,
-        tenant_id: TenantId,
-        actor: &Actor,
-        resource: ResourceRef,
-        data: Value,
-    ) -> Self {
+    pub fn new(kind: EventType, tenant_id: TenantId, actor: &Actor, resource: ResourceRef, data: Value) -> Self {
         Self {
             id: Uuid::now_v7(),
             kind,
@@ -141,10 +135,7 @@ mod tests {
     fn actors_render_as_spec_section_8_says() {
         let id = Uuid::nil();
         assert_eq!(Actor::ScimToken(id).to_string(), format!("scim_token:{id}"));
-        assert_eq!(
-            Actor::Admin("am@beta.test".into()).to_string(),
-            "admin:am@beta.test"
-        );
+        assert_eq!(Actor::Admin("am@beta.test".into()).to_string(), "admin:am@beta.test");
         assert_eq!(Actor::System.to_string(), "system");
     }
 }

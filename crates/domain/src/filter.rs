@@ -125,8 +125,7 @@ impl CompareOp {
             CompareOp::Lt,
             CompareOp::Le,
         ];
-        ALL.into_iter()
-            .find(|op| op.as_str().eq_ignore_ascii_case(s))
+        ALL.into_iter().find(|op| op.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -282,8 +281,7 @@ fn parse_attr_path(s: &str, at: usize) -> Result<AttrPath, FilterError> {
     if s.is_empty() {
         return Err(FilterError::new("expected an attribute name", at));
     }
-    let invalid =
-        |pos: usize| FilterError::new(format!("'{s}' is not a valid attribute path"), pos);
+    let invalid = |pos: usize| FilterError::new(format!("'{s}' is not a valid attribute path"), pos);
     // RFC 7644 §3.10: `attrPath = [URI ":"] ATTRNAME *1subAttr`. The URN itself contains
     // colons (and dots, as in "2.0"), so it is everything up to the last ':'; attribute
     // names contain neither.
@@ -294,10 +292,7 @@ fn parse_attr_path(s: &str, at: usize) -> Result<AttrPath, FilterError> {
         let urn = s.get(..colon).unwrap_or_default();
         let rest = s.get(colon + 1..).unwrap_or_default();
         if urn.len() <= 4 || !urn.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(FilterError::new(
-                format!("'{urn}' is not a valid schema URN"),
-                at,
-            ));
+            return Err(FilterError::new(format!("'{urn}' is not a valid schema URN"), at));
         }
         let rest_at = at + urn.chars().count() + 1;
         if rest.is_empty() {
@@ -433,10 +428,7 @@ fn lex_string(chars: &[char], start: usize) -> Result<(String, usize), FilterErr
                         continue;
                     }
                     other => {
-                        return Err(FilterError::new(
-                            format!("invalid escape '\\{other}' in string"),
-                            i,
-                        ));
+                        return Err(FilterError::new(format!("invalid escape '\\{other}' in string"), i));
                     }
                 };
                 out.push(decoded);
@@ -640,14 +632,9 @@ impl Parser {
     fn finish(&self) -> Result<(), FilterError> {
         match self.peek() {
             None => Ok(()),
-            Some(t) if t.tok == Tok::RParen => {
-                Err(FilterError::new("unbalanced parenthesis", t.pos))
-            }
+            Some(t) if t.tok == Tok::RParen => Err(FilterError::new("unbalanced parenthesis", t.pos)),
             Some(t) => Err(FilterError::new(
-                format!(
-                    "unexpected {} after the end of the filter",
-                    describe(&t.tok)
-                ),
+                format!("unexpected {} after the end of the filter", describe(&t.tok)),
                 t.pos,
             )),
         }
@@ -700,9 +687,7 @@ impl Parser {
             // RFC 7644 Figure 1 only allows `not` in front of a parenthesised filter, so
             // a `not` followed by anything else is an attribute that happens to be named
             // "not" (a valid ATTRNAME).
-            Tok::Word(w)
-                if w.eq_ignore_ascii_case("not") && self.peek_tok(1) == Some(&Tok::LParen) =>
-            {
+            Tok::Word(w) if w.eq_ignore_ascii_case("not") && self.peek_tok(1) == Some(&Tok::LParen) => {
                 self.bump();
                 let open = self.pos();
                 self.bump();
@@ -721,14 +706,8 @@ impl Parser {
             }
             Tok::Word(_) => self.parse_attr_expr(in_value),
             Tok::RParen => Err(FilterError::new("unbalanced parenthesis", t.pos)),
-            Tok::Str(_) => Err(FilterError::new(
-                "expected an attribute name, found a string",
-                t.pos,
-            )),
-            Tok::LBracket | Tok::RBracket => Err(FilterError::new(
-                format!("unexpected {}", describe(&t.tok)),
-                t.pos,
-            )),
+            Tok::Str(_) => Err(FilterError::new("expected an attribute name, found a string", t.pos)),
+            Tok::LBracket | Tok::RBracket => Err(FilterError::new(format!("unexpected {}", describe(&t.tok)), t.pos)),
         }
     }
 
@@ -740,14 +719,9 @@ impl Parser {
         }
         let inner = self.parse_or(in_value)?;
         match self.bump() {
-            Some(Token {
-                tok: Tok::RParen, ..
-            }) => {}
+            Some(Token { tok: Tok::RParen, .. }) => {}
             None => {
-                return Err(FilterError::new(
-                    "unbalanced parenthesis: missing ')'",
-                    open,
-                ));
+                return Err(FilterError::new("unbalanced parenthesis: missing ')'", open));
             }
             Some(t) => {
                 return Err(FilterError::new(
@@ -782,10 +756,7 @@ impl Parser {
         let filter = self.parse_bracket(&path, open)?;
         // Entra ID sends `emails[type eq "work"].value eq "x"`: not RFC grammar, but it
         // means the same as `emails[type eq "work" and value eq "x"]`.
-        if let Some(Token {
-            tok: Tok::Word(w),
-            pos,
-        }) = self.peek().cloned()
+        if let Some(Token { tok: Tok::Word(w), pos }) = self.peek().cloned()
             && let Some(sub) = w.strip_prefix('.')
         {
             if !is_attr_name(sub) {
@@ -811,9 +782,7 @@ impl Parser {
     fn parse_bracket(&mut self, path: &AttrPath, open: usize) -> Result<Filter, FilterError> {
         if path.sub.is_some() {
             return Err(FilterError::new(
-                format!(
-                    "a value path needs a multi-valued attribute, not the sub-attribute '{path}'"
-                ),
+                format!("a value path needs a multi-valued attribute, not the sub-attribute '{path}'"),
                 open,
             ));
         }
@@ -824,9 +793,7 @@ impl Parser {
         }
         let inner = self.parse_or(true)?;
         match self.bump() {
-            Some(Token {
-                tok: Tok::RBracket, ..
-            }) => {}
+            Some(Token { tok: Tok::RBracket, .. }) => {}
             None => return Err(FilterError::new("unbalanced bracket: missing ']'", open)),
             Some(t) if t.tok == Tok::RParen => {
                 return Err(FilterError::new("unbalanced parenthesis", t.pos));
@@ -859,20 +826,14 @@ impl Parser {
             // `attrPath SP "pr"`: anything but a logical operator or a closing
             // bracket after it is an attempt to give `pr` a value.
             return match self.peek() {
-                Some(t)
-                    if matches!(t.tok, Tok::Str(_))
-                        || (matches!(t.tok, Tok::Word(_)) && !is_logical(&t.tok)) =>
-                {
+                Some(t) if matches!(t.tok, Tok::Str(_)) || (matches!(t.tok, Tok::Word(_)) && !is_logical(&t.tok)) => {
                     Err(FilterError::new("'pr' takes no value", t.pos))
                 }
                 _ => Ok(Filter::Present(path)),
             };
         }
         let Some(op) = CompareOp::from_keyword(&op_word) else {
-            return Err(FilterError::new(
-                format!("unknown operator '{op_word}'"),
-                pos,
-            ));
+            return Err(FilterError::new(format!("unknown operator '{op_word}'"), pos));
         };
         let value = self.parse_value(op)?;
         Ok(Filter::Compare { path, op, value })
@@ -893,10 +854,7 @@ impl Parser {
             Tok::Word(w) if is_json_number(&w) => match parse_number(&w) {
                 Some(n) => CompValue::Number(n),
                 None => {
-                    return Err(FilterError::new(
-                        format!("number '{w}' is out of range"),
-                        t.pos,
-                    ));
+                    return Err(FilterError::new(format!("number '{w}' is out of range"), t.pos));
                 }
             },
             Tok::Word(w) => {
@@ -936,9 +894,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
 /// returns the attribute, the value filter (if any) and the sub-attribute written after
 /// the value filter (`emails[type eq "work"].value` -> `Some("value")`). Without a value
 /// filter a sub-attribute stays inside the [`AttrPath`].
-pub fn parse_value_path(
-    input: &str,
-) -> Result<(AttrPath, Option<Filter>, Option<String>), FilterError> {
+pub fn parse_value_path(input: &str) -> Result<(AttrPath, Option<Filter>, Option<String>), FilterError> {
     let mut p = Parser::new(input)?;
     let Some(Token {
         tok: Tok::Word(word),
@@ -955,11 +911,7 @@ pub fn parse_value_path(
     let open = p.pos();
     let filter = p.parse_bracket(&attr, open)?;
     let mut sub = None;
-    if let Some(Token {
-        tok: Tok::Word(w),
-        pos,
-    }) = p.peek().cloned()
-    {
+    if let Some(Token { tok: Tok::Word(w), pos }) = p.peek().cloned() {
         let Some(name) = w.strip_prefix('.').filter(|n| is_attr_name(n)) else {
             return Err(FilterError::new(
                 format!("expected '.' and a sub-attribute name after ']', found '{w}'"),
@@ -977,12 +929,7 @@ pub fn parse_value_path(
 // Common attributes
 // ---------------------------------------------------------------------------------------
 
-const fn common(
-    name: &'static str,
-    ty: AttrType,
-    case_exact: bool,
-    mutability: Mutability,
-) -> AttributeDef {
+const fn common(name: &'static str, ty: AttrType, case_exact: bool, mutability: Mutability) -> AttributeDef {
     AttributeDef {
         name,
         ty,
@@ -1002,12 +949,7 @@ const fn common(
 const META_SUB: &[AttributeDef] = &[
     common("resourceType", AttrType::String, true, Mutability::ReadOnly),
     common("created", AttrType::DateTime, false, Mutability::ReadOnly),
-    common(
-        "lastModified",
-        AttrType::DateTime,
-        false,
-        Mutability::ReadOnly,
-    ),
+    common("lastModified", AttrType::DateTime, false, Mutability::ReadOnly),
     common("location", AttrType::Reference, true, Mutability::ReadOnly),
     common("version", AttrType::String, true, Mutability::ReadOnly),
 ];
@@ -1029,19 +971,14 @@ const COMMON_ATTRIBUTES: &[AttributeDef] = &[
 
 /// The common attribute (RFC 7643 §3.1) with this name, compared case-insensitively.
 pub(crate) fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
-    COMMON_ATTRIBUTES
-        .iter()
-        .find(|a| a.name.eq_ignore_ascii_case(name))
+    COMMON_ATTRIBUTES.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 /// The value under `key`, trying the exact key first and then any key that differs only
 /// in case (attribute names are case-insensitive, RFC 7643 §2.1).
 pub(crate) fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    map.get(key)
+        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1069,9 +1006,7 @@ pub fn matches(filter: &Filter, element: &Value, attrs: &[AttributeDef]) -> bool
         Filter::Not(inner) => !matches(inner, element, attrs),
         // RFC 7644 §3.4.2.2 `pr`: "If the attribute has a non-empty value, or if it
         // contains a non-empty node for complex attributes, there is a match."
-        Filter::Present(path) => resolve(path, element, attrs)
-            .iter()
-            .any(|(v, _)| is_present(v)),
+        Filter::Present(path) => resolve(path, element, attrs).iter().any(|(v, _)| is_present(v)),
         Filter::Compare { path, op, value } => {
             let found = resolve(path, element, attrs);
             if found.is_empty() {
@@ -1257,10 +1192,7 @@ fn compare(v: &Value, def: Option<&AttributeDef>, op: CompareOp, lit: &CompValue
 
 fn compare_strings(stored: &str, lit: &str, def: Option<&AttributeDef>, op: CompareOp) -> bool {
     let is_datetime = def.is_some_and(|d| d.ty == AttrType::DateTime);
-    let ordering = matches!(
-        op,
-        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
-    );
+    let ordering = matches!(op, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le);
     // RFC 7644 §3.4.2.2: "If the attribute type is dateTime, the comparison is a
     // chronological comparison" for ordering, and equal instants written with different
     // offsets are equal. Ordering falls back to the lexicographic rule when either side is
@@ -1276,10 +1208,7 @@ fn compare_strings(stored: &str, lit: &str, def: Option<&AttributeDef>, op: Comp
     let (a, b): (Cow<'_, str>, Cow<'_, str>) = if case_exact {
         (Cow::Borrowed(stored), Cow::Borrowed(lit))
     } else {
-        (
-            Cow::Owned(stored.to_lowercase()),
-            Cow::Owned(lit.to_lowercase()),
-        )
+        (Cow::Owned(stored.to_lowercase()), Cow::Owned(lit.to_lowercase()))
     };
     match op {
         CompareOp::Co => a.contains(b.as_ref()),
@@ -1356,13 +1285,7 @@ mod tests {
         let ent = ENTERPRISE_USER_SCHEMA;
         let cases: Vec<PathCase> = vec![
             ("userName", None, "userName", None, "simple name"),
-            (
-                "name.givenName",
-                None,
-                "name",
-                Some("givenName"),
-                "sub-attribute",
-            ),
+            ("name.givenName", None, "name", Some("givenName"), "sub-attribute"),
             (
                 "meta.lastModified",
                 None,
@@ -1370,20 +1293,8 @@ mod tests {
                 Some("lastModified"),
                 "meta sub-attribute",
             ),
-            (
-                "members.$ref",
-                None,
-                "members",
-                Some("$ref"),
-                "$ref sub-attribute",
-            ),
-            (
-                "x509Certificates",
-                None,
-                "x509Certificates",
-                None,
-                "digits in name",
-            ),
+            ("members.$ref", None, "members", Some("$ref"), "$ref sub-attribute"),
+            ("x509Certificates", None, "x509Certificates", None, "digits in name"),
             ("a-b_c", None, "a-b_c", None, "dash and underscore"),
             (
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
@@ -1415,9 +1326,7 @@ mod tests {
             assert_eq!(got.sub.as_deref(), sub, "{msg}");
             assert_eq!(got.to_string(), input, "{msg}: display writes it back");
         }
-        for bad in [
-            "", "1abc", "a.b.c", "a@b", "urn:", "urn:x:", "name.", ".name", "a b",
-        ] {
+        for bad in ["", "1abc", "a.b.c", "a@b", "urn:", "urn:x:", "name.", ".name", "a b"] {
             assert!(AttrPath::parse(bad).is_err(), "'{bad}' must be rejected");
         }
     }
@@ -1425,16 +1334,8 @@ mod tests {
     #[test]
     fn every_operator_parses() {
         let cases = [
-            (
-                "userName eq \"bjensen\"",
-                str_cmp("userName", Eq, "bjensen"),
-                "eq",
-            ),
-            (
-                "userName ne \"bjensen\"",
-                str_cmp("userName", Ne, "bjensen"),
-                "ne",
-            ),
+            ("userName eq \"bjensen\"", str_cmp("userName", Eq, "bjensen"), "eq"),
+            ("userName ne \"bjensen\"", str_cmp("userName", Ne, "bjensen"), "ne"),
             (
                 "name.familyName co \"O'Malley\"",
                 str_cmp("name.familyName", Co, "O'Malley"),
@@ -1511,11 +1412,7 @@ mod tests {
             ),
             ("((a eq \"1\"))", a(), "redundant parentheses"),
             ("not (a eq \"1\")", not(a()), "not"),
-            (
-                "NOT(a eq \"1\")",
-                not(a()),
-                "not without a space, upper case",
-            ),
+            ("NOT(a eq \"1\")", not(a()), "not without a space, upper case"),
             (
                 "not (a eq \"1\") and b eq \"2\"",
                 and(not(a()), b()),
@@ -1530,10 +1427,7 @@ mod tests {
                 "emails[type eq \"work\" and value co \"@example.com\"]",
                 vp(
                     "emails",
-                    and(
-                        str_cmp("type", Eq, "work"),
-                        str_cmp("value", Co, "@example.com"),
-                    ),
+                    and(str_cmp("type", Eq, "work"), str_cmp("value", Co, "@example.com")),
                 ),
                 "value path",
             ),
@@ -1543,10 +1437,7 @@ mod tests {
                     str_cmp("userType", Eq, "Employee"),
                     vp(
                         "emails",
-                        and(
-                            str_cmp("type", Eq, "work"),
-                            str_cmp("value", Co, "@example.com"),
-                        ),
+                        and(str_cmp("type", Eq, "work"), str_cmp("value", Co, "@example.com")),
                     ),
                 ),
                 "value path inside a logical expression",
@@ -1603,26 +1494,10 @@ mod tests {
     #[test]
     fn values_strings_numbers_booleans_null() {
         let cases = [
-            (
-                r#"a eq "x\"y""#,
-                CompValue::Str("x\"y".into()),
-                "escaped quote",
-            ),
-            (
-                r#"a eq "x\\y""#,
-                CompValue::Str("x\\y".into()),
-                "escaped backslash",
-            ),
-            (
-                r#"a eq "caf\u00e9""#,
-                CompValue::Str("café".into()),
-                "unicode escape",
-            ),
-            (
-                r#"a eq "\ud83d\ude00""#,
-                CompValue::Str("😀".into()),
-                "surrogate pair",
-            ),
+            (r#"a eq "x\"y""#, CompValue::Str("x\"y".into()), "escaped quote"),
+            (r#"a eq "x\\y""#, CompValue::Str("x\\y".into()), "escaped backslash"),
+            (r#"a eq "caf\u00e9""#, CompValue::Str("café".into()), "unicode escape"),
+            (r#"a eq "\ud83d\ude00""#, CompValue::Str("😀".into()), "surrogate pair"),
             (
                 r#"a eq "tab\tnl\n\/""#,
                 CompValue::Str("tab\tnl\n/".into()),
@@ -1645,11 +1520,7 @@ mod tests {
             ("a eq Null", CompValue::Null, "null, any case"),
         ];
         for (input, want, msg) in cases {
-            assert_eq!(
-                parse_filter(input),
-                Ok(cmp("a", Eq, want)),
-                "{msg}: {input}"
-            );
+            assert_eq!(parse_filter(input), Ok(cmp("a", Eq, want)), "{msg}: {input}");
         }
     }
 
@@ -1658,10 +1529,7 @@ mod tests {
         let cases = [
             (
                 "emails[type eq \"work\"].value eq \"x@y\"",
-                vp(
-                    "emails",
-                    and(str_cmp("type", Eq, "work"), str_cmp("value", Eq, "x@y")),
-                ),
+                vp("emails", and(str_cmp("type", Eq, "work"), str_cmp("value", Eq, "x@y"))),
                 "sub-attribute comparison after a value path",
             ),
             (
@@ -1724,11 +1592,7 @@ mod tests {
         let cases = [
             ("not pr", pr("not"), "attribute named not"),
             ("and eq 1", cmp("and", Eq, num("1")), "attribute named and"),
-            (
-                "a pr and or pr",
-                and(pr("a"), pr("or")),
-                "attribute named or after and",
-            ),
+            ("a pr and or pr", and(pr("a"), pr("or")), "attribute named or after and"),
             (
                 "not[value pr]",
                 vp("not", pr("value")),
@@ -1779,11 +1643,7 @@ mod tests {
         for input in filters {
             let f = parse_filter(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             let text = f.to_string();
-            assert_eq!(
-                parse_filter(&text),
-                Ok(f.clone()),
-                "round trip of {input} via {text}"
-            );
+            assert_eq!(parse_filter(&text), Ok(f.clone()), "round trip of {input} via {text}");
             // Printing is stable once normalised.
             assert_eq!(
                 parse_filter(&text).unwrap().to_string(),
@@ -1801,71 +1661,31 @@ mod tests {
         let cases: Vec<(&str, &str, &str)> = vec![
             ("", "empty filter", "empty"),
             ("   \t ", "empty filter", "only whitespace"),
-            (
-                "userName eq",
-                "expected a value after 'eq'",
-                "missing value",
-            ),
-            (
-                "userName xx \"a\"",
-                "unknown operator 'xx'",
-                "unknown operator",
-            ),
+            ("userName eq", "expected a value after 'eq'", "missing value"),
+            ("userName xx \"a\"", "unknown operator 'xx'", "unknown operator"),
             ("(userName eq \"a\"", "unbalanced parenthesis", "missing )"),
             ("userName eq \"a\")", "unbalanced parenthesis", "extra )"),
-            (
-                "userName eq \"a\" and",
-                "expected a filter after 'and'",
-                "dangling and",
-            ),
-            (
-                "userName eq \"a\" or",
-                "expected a filter after 'or'",
-                "dangling or",
-            ),
-            (
-                "RANDOMUSER@EXAMPLE.COM",
-                "is not a valid attribute path",
-                "bare word",
-            ),
-            (
-                "userName",
-                "expected an operator after 'userName'",
-                "bare attribute",
-            ),
+            ("userName eq \"a\" and", "expected a filter after 'and'", "dangling and"),
+            ("userName eq \"a\" or", "expected a filter after 'or'", "dangling or"),
+            ("RANDOMUSER@EXAMPLE.COM", "is not a valid attribute path", "bare word"),
+            ("userName", "expected an operator after 'userName'", "bare attribute"),
             ("emails[type eq \"work\"", "missing ']'", "missing ]"),
             (
                 "emails[type eq \"work\" and value[x pr]]",
                 "nested value paths are not allowed",
                 "nested value path",
             ),
-            (
-                "userName pr \"x\"",
-                "'pr' takes no value",
-                "pr with a string",
-            ),
+            ("userName pr \"x\"", "'pr' takes no value", "pr with a string"),
             ("userName pr x", "'pr' takes no value", "pr with a word"),
-            (
-                "userName eq \"abc",
-                "unterminated string",
-                "unterminated string",
-            ),
+            ("userName eq \"abc", "unterminated string", "unterminated string"),
             (
                 "userName eq \"abc\\",
                 "unterminated string",
                 "unterminated after backslash",
             ),
             ("userName eq \"a\\qb\"", "invalid escape", "bad escape"),
-            (
-                "userName eq \"\\ud800\"",
-                "invalid \\u escape",
-                "lone surrogate",
-            ),
-            (
-                "userName eq \"\\u12\"",
-                "invalid \\u escape",
-                "short unicode escape",
-            ),
+            ("userName eq \"\\ud800\"", "invalid \\u escape", "lone surrogate"),
+            ("userName eq \"\\u12\"", "invalid \\u escape", "short unicode escape"),
             (deep.as_str(), "nested too deeply", "70 nested parentheses"),
             (deep_not.as_str(), "nested too deeply", "65 nested nots"),
             (long.as_str(), "filter is too long", "9 KiB filter"),
@@ -1884,19 +1704,11 @@ mod tests {
                 "unquoted value 'john'",
                 "unquoted value with a space",
             ),
-            (
-                "userName eq and",
-                "expected a value after 'eq'",
-                "keyword as value",
-            ),
+            ("userName eq and", "expected a value after 'eq'", "keyword as value"),
             ("userName eq 1e999", "out of range", "number overflow"),
             ("()", "empty parentheses", "empty group"),
             ("emails[]", "empty value filter", "empty brackets"),
-            (
-                "\"userName\" eq \"a\"",
-                "found a string",
-                "quoted attribute",
-            ),
+            ("\"userName\" eq \"a\"", "found a string", "quoted attribute"),
             (
                 "name.givenName[value pr]",
                 "value path needs a multi-valued attribute",
@@ -1944,19 +1756,11 @@ mod tests {
             ("a eq", 4, "end of input"),
         ];
         for (input, pos, msg) in cases {
-            assert_eq!(
-                parse_filter(input).map_err(|e| e.position),
-                Err(pos),
-                "{msg}: {input}"
-            );
+            assert_eq!(parse_filter(input).map_err(|e| e.position), Err(pos), "{msg}: {input}");
         }
         // 64 levels are allowed.
         let ok = format!("{}a pr{}", "(".repeat(64), ")".repeat(64));
-        assert_eq!(
-            parse_filter(&ok),
-            Ok(pr("a")),
-            "64 levels are within the limit"
-        );
+        assert_eq!(parse_filter(&ok), Ok(pr("a")), "64 levels are within the limit");
         assert_eq!(
             parse_filter("userName eq").unwrap_err().to_string(),
             "expected a value after 'eq' (at character 11)",
@@ -1969,11 +1773,7 @@ mod tests {
         let (attr, filter, sub) = parse_value_path("emails[type eq \"work\"].value").unwrap();
         assert_eq!(
             (attr, filter, sub),
-            (
-                p("emails"),
-                Some(str_cmp("type", Eq, "work")),
-                Some("value".into())
-            ),
+            (p("emails"), Some(str_cmp("type", Eq, "work")), Some("value".into())),
             "filter and sub"
         );
         let (attr, filter, sub) = parse_value_path("members[value eq \"x\"]").unwrap();
@@ -1997,10 +1797,7 @@ mod tests {
             "a[b[c pr]]",
             "emails[type eq \"work\"].value eq \"x\"",
         ] {
-            assert!(
-                parse_value_path(bad).is_err(),
-                "PATCH path '{bad}' must be rejected"
-            );
+            assert!(parse_value_path(bad).is_err(), "PATCH path '{bad}' must be rejected");
         }
     }
 
@@ -2030,11 +1827,7 @@ mod tests {
                 true,
                 "caseExact false compares case-insensitively",
             ),
-            (
-                "USERNAME eq \"BJENSEN\"",
-                true,
-                "attribute names are case-insensitive",
-            ),
+            ("USERNAME eq \"BJENSEN\"", true, "attribute names are case-insensitive"),
             ("externalId eq \"abc\"", false, "externalId is caseExact"),
             ("externalId eq \"AbC\"", true, "caseExact exact match"),
             ("userName co \"jen\"", true, "co"),
@@ -2045,21 +1838,9 @@ mod tests {
             ("userName gt \"a\"", true, "gt on strings is lexicographic"),
             ("userName lt \"a\"", false, "lt on strings"),
             ("userName ge \"bjensen\"", true, "ge equal"),
-            (
-                "userName le \"BJENSEN\"",
-                true,
-                "le equal, case-insensitive",
-            ),
-            (
-                "meta.created gt \"2011-08-01T00:00:00Z\"",
-                true,
-                "gt on dates",
-            ),
-            (
-                "meta.created lt \"2011-08-01T00:00:00Z\"",
-                false,
-                "lt on dates",
-            ),
+            ("userName le \"BJENSEN\"", true, "le equal, case-insensitive"),
+            ("meta.created gt \"2011-08-01T00:00:00Z\"", true, "gt on dates"),
+            ("meta.created lt \"2011-08-01T00:00:00Z\"", false, "lt on dates"),
             (
                 "meta.lastModified eq \"2011-08-01T18:29:49Z\"",
                 true,
@@ -2085,21 +1866,13 @@ mod tests {
                 true,
                 "multi-valued: any value matches",
             ),
-            (
-                "emails.type eq \"other\"",
-                false,
-                "multi-valued: none matches",
-            ),
+            ("emails.type eq \"other\"", false, "multi-valued: none matches"),
             (
                 "emails co \"babs\"",
                 true,
                 "complex multi-valued compared through value",
             ),
-            (
-                "emails[type eq \"work\" and primary eq true]",
-                true,
-                "value path",
-            ),
+            ("emails[type eq \"work\" and primary eq true]", true, "value path"),
             (
                 "emails[type eq \"home\" and primary eq true]",
                 false,
@@ -2125,11 +1898,7 @@ mod tests {
                 true,
                 "qualified core attribute",
             ),
-            (
-                "urn:example:custom:2.0:User:x pr",
-                false,
-                "unknown extension",
-            ),
+            ("urn:example:custom:2.0:User:x pr", false, "unknown extension"),
             ("nosuch eq \"x\"", false, "unknown attribute never matches"),
             ("nosuch pr", false, "unknown attribute is never present"),
             ("nosuch ne \"x\"", true, "ne on an unknown attribute"),
@@ -2157,11 +1926,7 @@ mod tests {
 
         let primitive = json!("Hello");
         assert!(
-            matches(
-                &parse_filter("value eq \"hello\"").unwrap(),
-                &primitive,
-                &[]
-            ),
+            matches(&parse_filter("value eq \"hello\"").unwrap(), &primitive, &[]),
             "a primitive is its own value"
         );
         assert!(
@@ -2169,8 +1934,7 @@ mod tests {
             "a primitive has no other sub-attribute"
         );
 
-        let doc =
-            json!({"n": 10, "f": 2.5, "big": 18446744073709551615u64, "s": "x", "list": [1, 5, 9]});
+        let doc = json!({"n": 10, "f": 2.5, "big": 18446744073709551615u64, "s": "x", "list": [1, 5, 9]});
         let cases = [
             ("n gt 9", true, "integer gt"),
             ("n ge 10", true, "integer ge"),
@@ -2181,11 +1945,7 @@ mod tests {
             ("n co 1", false, "co on numbers"),
             ("list eq 5", true, "multi-valued numbers: any"),
             ("list gt 9", false, "multi-valued numbers: none"),
-            (
-                "S EQ \"X\"",
-                true,
-                "schema-less: case-insensitive names and values",
-            ),
+            ("S EQ \"X\"", true, "schema-less: case-insensitive names and values"),
             ("n eq \"10\"", false, "a string is not a number"),
         ];
         for (input, want, msg) in cases {
@@ -2290,11 +2050,7 @@ mod tests {
             "x@y.com",
         ];
         let pick = |rng: &mut XorShift, xs: &[&'static str]| xs[rng.below(xs.len())];
-        let choice = if depth >= 4 {
-            rng.below(2)
-        } else {
-            rng.below(8)
-        };
+        let choice = if depth >= 4 { rng.below(2) } else { rng.below(8) };
         match choice {
             0 => {
                 out.push_str(pick(rng, PATHS));
@@ -2362,11 +2118,7 @@ mod tests {
             if let Ok(f) = parse_filter(&s) {
                 parsed += 1;
                 let text = f.to_string();
-                assert_eq!(
-                    parse_filter(&text),
-                    Ok(f),
-                    "round trip of '{s}' via '{text}'"
-                );
+                assert_eq!(parse_filter(&text), Ok(f), "round trip of '{s}' via '{text}'");
             }
             let _ = parse_value_path(&s);
         }

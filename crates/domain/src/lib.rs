@@ -12,6 +12,8 @@ pub mod membership;
 pub mod patch;
 pub mod ports;
 pub mod resource;
+pub mod roles;
+pub mod saml_metadata;
 pub mod schema;
 pub mod tenant;
 pub mod token;

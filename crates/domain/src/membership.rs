@@ -75,10 +75,7 @@ fn ids_of(filter: &Filter) -> Option<Vec<String>> {
             path,
             op: CompareOp::Eq,
             value: CompValue::Str(v),
-        } if path.urn.is_none()
-            && path.sub.is_none()
-            && path.name.eq_ignore_ascii_case("value") =>
-        {
+        } if path.urn.is_none() && path.sub.is_none() && path.name.eq_ignore_ascii_case("value") => {
             Some(vec![v.clone()])
         }
         Filter::Or(a, b) => {
@@ -103,8 +100,7 @@ pub fn split_group_ops(ops: &[PatchOp]) -> Result<(Vec<PatchOp>, Vec<MemberChang
         // A no-path add/replace may carry `members` inside its value object.
         if op.path.is_none()
             && let Some(Value::Object(obj)) = &op.value
-            && let Some((key, members)) =
-                obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("members"))
+            && let Some((key, members)) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("members"))
         {
             let ids = member_values(members)?;
             changes.push(match op.op {
@@ -128,9 +124,7 @@ pub fn split_group_ops(ops: &[PatchOp]) -> Result<(Vec<PatchOp>, Vec<MemberChang
 
 fn member_change(op: &PatchOp) -> Result<MemberChange, DomainError> {
     let Some(path) = &op.path else {
-        return Err(DomainError::InvalidPath(
-            "a members operation needs a path".into(),
-        ));
+        return Err(DomainError::InvalidPath("a members operation needs a path".into()));
     };
     if path.sub.is_some() || path.attr.sub.is_some() {
         return Err(DomainError::InvalidPath(

@@ -67,10 +67,7 @@ impl PatchPath {
         if s.is_empty() {
             return Err(PatchError::InvalidPath("the path is empty".into()));
         }
-        if schema::ALL
-            .iter()
-            .any(|schema| schema.id.eq_ignore_ascii_case(s))
-        {
+        if schema::ALL.iter().any(|schema| schema.id.eq_ignore_ascii_case(s)) {
             return Ok(PatchPath {
                 attr: AttrPath {
                     urn: Some(s.to_string()),
@@ -81,8 +78,8 @@ impl PatchPath {
                 sub: None,
             });
         }
-        let (attr, filter, sub) = filter::parse_value_path(s)
-            .map_err(|e| PatchError::InvalidPath(format!("invalid path '{s}': {e}")))?;
+        let (attr, filter, sub) =
+            filter::parse_value_path(s).map_err(|e| PatchError::InvalidPath(format!("invalid path '{s}': {e}")))?;
         Ok(PatchPath { attr, filter, sub })
     }
 }
@@ -130,9 +127,7 @@ pub enum PatchError {
     Mutability(String),
 }
 
-use PatchError::{
-    InvalidPath, InvalidSyntax, InvalidValue, Mutability as MutabilityError, NoTarget,
-};
+use PatchError::{InvalidPath, InvalidSyntax, InvalidValue, Mutability as MutabilityError, NoTarget};
 
 // ---------------------------------------------------------------------------------------
 // Request parsing
@@ -158,18 +153,13 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOp>, PatchError> {
         return Err(InvalidSyntax("the PATCH body must be a JSON object".into()));
     };
     if let Some(schemas) = get_ci(obj, "schemas") {
-        let Some(list) = schemas
-            .as_array()
-            .filter(|l| l.iter().all(Value::is_string))
-        else {
-            return Err(InvalidSyntax(
-                "'schemas' must be an array of strings".into(),
-            ));
+        let Some(list) = schemas.as_array().filter(|l| l.iter().all(Value::is_string)) else {
+            return Err(InvalidSyntax("'schemas' must be an array of strings".into()));
         };
-        if !list.iter().any(|s| {
-            s.as_str()
-                .is_some_and(|s| s.eq_ignore_ascii_case(schema::PATCH_OP))
-        }) {
+        if !list
+            .iter()
+            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(schema::PATCH_OP)))
+        {
             return Err(InvalidSyntax(format!(
                 "'schemas' must contain \"{}\"",
                 schema::PATCH_OP
@@ -185,17 +175,12 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOp>, PatchError> {
     if ops.is_empty() {
         return Err(InvalidSyntax("'Operations' must not be empty".into()));
     }
-    ops.iter()
-        .enumerate()
-        .map(|(i, op)| parse_op(i, op))
-        .collect()
+    ops.iter().enumerate().map(|(i, op)| parse_op(i, op)).collect()
 }
 
 fn parse_op(index: usize, op: &Value) -> Result<PatchOp, PatchError> {
     let Some(obj) = op.as_object() else {
-        return Err(InvalidSyntax(format!(
-            "operation {index} is not a JSON object"
-        )));
+        return Err(InvalidSyntax(format!("operation {index} is not a JSON object")));
     };
     let kind = match get_ci(obj, "op") {
         Some(Value::String(name)) => match name.to_ascii_lowercase().as_str() {
@@ -209,9 +194,7 @@ fn parse_op(index: usize, op: &Value) -> Result<PatchOp, PatchError> {
             }
         },
         Some(_) => {
-            return Err(InvalidSyntax(format!(
-                "'op' of operation {index} must be a string"
-            )));
+            return Err(InvalidSyntax(format!("'op' of operation {index} must be a string")));
         }
         None => return Err(InvalidSyntax(format!("operation {index} has no 'op'"))),
     };
@@ -220,9 +203,7 @@ fn parse_op(index: usize, op: &Value) -> Result<PatchOp, PatchError> {
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(PatchPath::parse(s)?),
         Some(_) => {
-            return Err(InvalidPath(format!(
-                "'path' of operation {index} must be a string"
-            )));
+            return Err(InvalidPath(format!("'path' of operation {index} must be a string")));
         }
     };
     let value = get_ci(obj, "value").cloned();
@@ -230,9 +211,7 @@ fn parse_op(index: usize, op: &Value) -> Result<PatchOp, PatchError> {
         // RFC 7644 §3.5.2.2: "If "path" is unspecified, the operation fails with HTTP
         // status code 400 and a "scimType" error code of "noTarget"."
         PatchOpKind::Remove if path.is_none() => {
-            return Err(NoTarget(format!(
-                "operation {index}: 'remove' requires a path"
-            )));
+            return Err(NoTarget(format!("operation {index}: 'remove' requires a path")));
         }
         // RFC 7644 §3.5.2.1 and §3.5.2.3: add and replace carry a "value".
         PatchOpKind::Add | PatchOpKind::Replace if value.is_none() => {
@@ -243,11 +222,7 @@ fn parse_op(index: usize, op: &Value) -> Result<PatchOp, PatchError> {
         }
         _ => {}
     }
-    Ok(PatchOp {
-        op: kind,
-        path,
-        value,
-    })
+    Ok(PatchOp { op: kind, path, value })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -257,11 +232,7 @@ fn parse_op(index: usize, op: &Value) -> Result<PatchOp, PatchError> {
 /// Applies one operation to a resource document (core attributes at the top level,
 /// extension attributes under their URN key). `kind` selects the schema. On error the
 /// document is left untouched.
-pub fn apply_op(
-    doc: &mut Map<String, Value>,
-    op: &PatchOp,
-    kind: ResourceKind,
-) -> Result<(), PatchError> {
+pub fn apply_op(doc: &mut Map<String, Value>, op: &PatchOp, kind: ResourceKind) -> Result<(), PatchError> {
     let mut work = doc.clone();
     apply_in_place(&mut work, op, kind)?;
     *doc = work;
@@ -284,11 +255,7 @@ pub fn apply_all(
 
 /// Applies one operation, possibly leaving `doc` half-changed on error (the public entry
 /// points work on a copy).
-fn apply_in_place(
-    doc: &mut Map<String, Value>,
-    op: &PatchOp,
-    kind: ResourceKind,
-) -> Result<(), PatchError> {
+fn apply_in_place(doc: &mut Map<String, Value>, op: &PatchOp, kind: ResourceKind) -> Result<(), PatchError> {
     match &op.path {
         None if op.op == PatchOpKind::Remove => Err(NoTarget("'remove' requires a path".into())),
         None => apply_object(doc, op.op, need(op.value.as_ref(), op.op)?, kind),
@@ -346,10 +313,7 @@ fn apply_key(
         if key.eq_ignore_ascii_case(kind.core().id) {
             return apply_object(doc, op, v, kind);
         }
-        let known_extension = kind
-            .extensions()
-            .iter()
-            .any(|s| s.id.eq_ignore_ascii_case(key));
+        let known_extension = kind.extensions().iter().any(|s| s.id.eq_ignore_ascii_case(key));
         let qualified_known = AttrPath::parse(key)
             .ok()
             .and_then(|p| p.urn)
@@ -365,8 +329,7 @@ fn apply_key(
             return apply_path(doc, op, &whole, None, None, Some(v), kind);
         }
     }
-    let attr = AttrPath::parse(key)
-        .map_err(|e| InvalidPath(format!("invalid attribute '{key}' in the value: {e}")))?;
+    let attr = AttrPath::parse(key).map_err(|e| InvalidPath(format!("invalid attribute '{key}' in the value: {e}")))?;
     apply_path(doc, op, &attr, None, None, Some(v), kind)
 }
 
@@ -431,11 +394,7 @@ fn resolve<'p>(
     let (container, schema): (Container, Option<&'static SchemaDef>) = match &attr.urn {
         None => (Container::Core, Some(kind.core())),
         Some(u) if u.eq_ignore_ascii_case(kind.core().id) => (Container::Core, Some(kind.core())),
-        Some(u) => match kind
-            .extensions()
-            .iter()
-            .find(|s| s.id.eq_ignore_ascii_case(u))
-        {
+        Some(u) => match kind.extensions().iter().find(|s| s.id.eq_ignore_ascii_case(u)) {
             Some(s) => (Container::Ext(s.id.to_string()), Some(*s)),
             None if schema::ALL.iter().any(|s| s.id.eq_ignore_ascii_case(u)) => {
                 return Err(InvalidPath(format!(
@@ -444,17 +403,12 @@ fn resolve<'p>(
                 )));
             }
             // An extension we have no schema for: kept as sent, any attribute name accepted.
-            None => (
-                Container::Ext(existing_key(doc, u).unwrap_or_else(|| u.clone())),
-                None,
-            ),
+            None => (Container::Ext(existing_key(doc, u).unwrap_or_else(|| u.clone())), None),
         },
     };
     if attr.name.is_empty() {
         if filter.is_some() || attr.sub.is_some() || filter_sub.is_some() {
-            return Err(InvalidPath(
-                "a schema URN path takes no filter or sub-attribute".into(),
-            ));
+            return Err(InvalidPath("a schema URN path takes no filter or sub-attribute".into()));
         }
         return Ok(match container {
             Container::Core => Resolved::Core,
@@ -537,11 +491,7 @@ fn resolve<'p>(
 
 /// The attribute `name` of `schema`; in the core schema also the common attributes
 /// (RFC 7643 §3.1: `id`, `externalId`, `meta`, `schemas`).
-fn lookup(
-    schema: &'static SchemaDef,
-    name: &str,
-    core: bool,
-) -> Result<&'static AttributeDef, PatchError> {
+fn lookup(schema: &'static SchemaDef, name: &str, core: bool) -> Result<&'static AttributeDef, PatchError> {
     if let Some(d) = schema.attribute(name) {
         return Ok(d);
     }
@@ -601,9 +551,7 @@ fn apply_path(
             _ => apply_object(doc, op, need(value, op)?, kind),
         },
         Resolved::Extension(key) => apply_extension(doc, op, &key, value, kind),
-        Resolved::Attr(target) => with_container(doc, &target.container, |m| {
-            apply_target(m, op, &target, value)
-        }),
+        Resolved::Attr(target) => with_container(doc, &target.container, |m| apply_target(m, op, &target, value)),
     }
 }
 
@@ -635,12 +583,10 @@ fn apply_extension(
                 if is_ignored_key(k) {
                     continue;
                 }
-                let mut attr = AttrPath::parse(k)
-                    .map_err(|e| InvalidPath(format!("invalid attribute '{k}' in '{key}': {e}")))?;
+                let mut attr =
+                    AttrPath::parse(k).map_err(|e| InvalidPath(format!("invalid attribute '{k}' in '{key}': {e}")))?;
                 if attr.urn.is_some() {
-                    return Err(InvalidPath(format!(
-                        "'{k}' inside '{key}' must not be URN-qualified"
-                    )));
+                    return Err(InvalidPath(format!("'{k}' inside '{key}' must not be URN-qualified")));
                 }
                 attr.urn = Some(key.to_string());
                 apply_path(doc, op, &attr, None, None, Some(v), kind)?;
@@ -683,10 +629,7 @@ fn normalize_key(map: &mut Map<String, Value>, canonical: &str) {
     if map.contains_key(canonical) {
         return;
     }
-    if let Some(k) = map
-        .keys()
-        .find(|k| k.eq_ignore_ascii_case(canonical))
-        .cloned()
+    if let Some(k) = map.keys().find(|k| k.eq_ignore_ascii_case(canonical)).cloned()
         && let Some(v) = map.remove(&k)
     {
         map.insert(canonical.to_string(), v);
@@ -960,8 +903,8 @@ fn multi_filtered(
                 Value::Array(a) if a.len() == 1 => a.first().unwrap_or(v),
                 other => other,
             };
-            let new = item(t.def, &t.key, v)?
-                .ok_or_else(|| InvalidValue(format!("'{}' needs a non-empty value", t.key)))?;
+            let new =
+                item(t.def, &t.key, v)?.ok_or_else(|| InvalidValue(format!("'{}' needs a non-empty value", t.key)))?;
             if hits.is_empty() {
                 return Err(no_target());
             }
@@ -1036,11 +979,7 @@ fn multi_filtered(
 /// Converts a value for a simple attribute (or sub-attribute) to its stored form.
 /// `Ok(None)` means "unset": `null` (RFC 7644 §3.5.2.3 replace with null), and the empty
 /// string, which OneLogin sends for fields it has no mapping for.
-fn coerce_scalar(
-    def: Option<&AttributeDef>,
-    label: &str,
-    v: &Value,
-) -> Result<Option<Value>, PatchError> {
+fn coerce_scalar(def: Option<&AttributeDef>, label: &str, v: &Value) -> Result<Option<Value>, PatchError> {
     match v {
         Value::Null => return Ok(None),
         Value::String(s) if s.is_empty() => return Ok(None),
@@ -1056,9 +995,7 @@ fn coerce_scalar(
             _ => Err(wrong("a string")),
         },
         AttrType::DateTime => match v {
-            Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
-                Ok(Some(v.clone()))
-            }
+            Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => Ok(Some(v.clone())),
             _ => Err(wrong("an RFC 3339 date-time string")),
         },
         // Entra ID sends `"value": "False"` for `active`: accept the two strings in any case.
@@ -1096,11 +1033,7 @@ type Entries = Vec<(String, Option<Value>)>;
 
 /// The sub-attributes of a complex value, each coerced; `None` entries unset that
 /// sub-attribute. `Ok(None)` for a `null` value (unset the attribute).
-fn complex_entries(
-    def: Option<&AttributeDef>,
-    label: &str,
-    v: &Value,
-) -> Result<Option<Entries>, PatchError> {
+fn complex_entries(def: Option<&AttributeDef>, label: &str, v: &Value) -> Result<Option<Entries>, PatchError> {
     match v {
         Value::Null => Ok(None),
         Value::Object(obj) => {
@@ -1111,9 +1044,7 @@ fn complex_entries(
                     continue;
                 };
                 let Some(sd) = d.sub_attribute(k) else {
-                    return Err(InvalidValue(format!(
-                        "'{k}' is not a sub-attribute of '{label}'"
-                    )));
+                    return Err(InvalidValue(format!("'{k}' is not a sub-attribute of '{label}'")));
                 };
                 // RFC 7643 §2.2: values of readOnly sub-attributes sent by a client are
                 // ignored (IdPs echo `display` of members and manager.displayName).
@@ -1129,15 +1060,11 @@ fn complex_entries(
         }
         // Entra ID sends the manager as a bare id string: it is the `value`
         // sub-attribute (RFC 7643 §2.4: `value` is the significant value).
-        Value::String(_) if def.is_some_and(|d| d.sub_attribute("value").is_some()) => {
-            Ok(Some(vec![(
-                "value".to_string(),
-                coerce_scalar(def.and_then(|d| d.sub_attribute("value")), label, v)?,
-            )]))
-        }
-        _ => Err(InvalidValue(format!(
-            "'{label}' must be an object, not {v}"
-        ))),
+        Value::String(_) if def.is_some_and(|d| d.sub_attribute("value").is_some()) => Ok(Some(vec![(
+            "value".to_string(),
+            coerce_scalar(def.and_then(|d| d.sub_attribute("value")), label, v)?,
+        )])),
+        _ => Err(InvalidValue(format!("'{label}' must be an object, not {v}"))),
     }
 }
 
@@ -1212,15 +1139,12 @@ fn add_item(list: &mut Vec<Value>, item: Value, def: Option<&AttributeDef>) -> O
 
 /// Whether the `value` sub-attribute compares case-insensitively (RFC 7643 `caseExact`).
 fn value_case_insensitive(def: Option<&AttributeDef>) -> bool {
-    !def.and_then(|d| d.sub_attribute("value"))
-        .is_some_and(|v| v.case_exact)
+    !def.and_then(|d| d.sub_attribute("value")).is_some_and(|v| v.case_exact)
 }
 
 fn values_equal(a: &Value, b: &Value, case_insensitive: bool) -> bool {
     match (a, b) {
-        (Value::String(x), Value::String(y)) if case_insensitive => {
-            x.to_lowercase() == y.to_lowercase()
-        }
+        (Value::String(x), Value::String(y)) if case_insensitive => x.to_lowercase() == y.to_lowercase(),
         _ => a == b,
     }
 }
@@ -1362,9 +1286,7 @@ fn normalize_primary(list: &mut [Value], winner: Option<usize>) {
     if trues.len() < 2 {
         return;
     }
-    let keep = winner
-        .filter(|w| trues.contains(w))
-        .or_else(|| trues.last().copied());
+    let keep = winner.filter(|w| trues.contains(w)).or_else(|| trues.last().copied());
     for i in trues {
         if Some(i) != keep
             && let Some(Value::Object(o)) = list.get_mut(i)
@@ -1506,9 +1428,7 @@ mod tests {
                 User,
                 user(),
                 json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]),
-                Doc(edited(user(), |u| {
-                    u["emails"][0]["value"] = json!("new@example.com")
-                })),
+                Doc(edited(user(), |u| u["emails"][0]["value"] = json!("new@example.com"))),
             ),
             (
                 "Entra: replace emails[type eq \"work\"].value on a user without one creates it",
@@ -1672,9 +1592,7 @@ mod tests {
                 User,
                 user(),
                 json!([{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "m42"}]),
-                Doc(edited(user(), |u| {
-                    u[ENT]["manager"] = json!({"value": "m42"})
-                })),
+                Doc(edited(user(), |u| u[ENT]["manager"] = json!({"value": "m42"}))),
             ),
             (
                 "remove the whole enterprise extension",
@@ -1700,9 +1618,7 @@ mod tests {
                     {"op": "add", "value": {"urn:example:custom:2.0:User": {"badge": "42"}}},
                     {"op": "replace", "path": "urn:example:custom:2.0:User:floor", "value": 3}
                 ]),
-                Doc(
-                    json!({"userName": "x", "urn:example:custom:2.0:User": {"badge": "42", "floor": 3}}),
-                ),
+                Doc(json!({"userName": "x", "urn:example:custom:2.0:User": {"badge": "42", "floor": 3}})),
             ),
             (
                 "externalId is a writable common attribute",
@@ -1717,10 +1633,7 @@ mod tests {
                 group(),
                 json!([{"op": "add", "path": "members", "value": [{"value": "u1"}, {"value": "u4", "display": "ignored"}]}]),
                 Doc(edited(group(), |g| {
-                    g["members"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(json!({"value": "u4"}))
+                    g["members"].as_array_mut().unwrap().push(json!({"value": "u4"}))
                 })),
             ),
             (
@@ -1728,9 +1641,7 @@ mod tests {
                 Group,
                 group(),
                 json!([{"op": "remove", "path": "members[value eq \"u2\"]"}]),
-                Doc(
-                    json!({"displayName": "Tour Guides", "members": [{"value": "u1"}, {"value": "u3"}]}),
-                ),
+                Doc(json!({"displayName": "Tour Guides", "members": [{"value": "u1"}, {"value": "u3"}]})),
             ),
             (
                 "Entra: members remove with a value array removes only those members",
@@ -2044,11 +1955,7 @@ mod tests {
                 op(json!({"op": "add", "path": "title"})),
                 Err("InvalidValue"),
             ),
-            (
-                "remove without path",
-                op(json!({"op": "remove"})),
-                Err("NoTarget"),
-            ),
+            ("remove without path", op(json!({"op": "remove"})), Err("NoTarget")),
         ];
         for (msg, body, want) in cases {
             let got = parse_patch_request(&body);
@@ -2158,10 +2065,7 @@ mod tests {
                 "'{bad}' must be InvalidPath"
             );
         }
-        assert!(
-            parse_filter("x pr").is_ok(),
-            "filter parser is reachable from here"
-        );
+        assert!(parse_filter("x pr").is_ok(), "filter parser is reachable from here");
     }
 
     #[test]
@@ -2186,11 +2090,7 @@ mod tests {
             apply_op(&mut doc, &op, ResourceKind::User).is_err(),
             "groups is read-only"
         );
-        assert_eq!(
-            Value::Object(doc.clone()),
-            user(),
-            "apply_op does not half-apply"
-        );
+        assert_eq!(Value::Object(doc.clone()), user(), "apply_op does not half-apply");
 
         let op = PatchOp {
             op: PatchOpKind::Remove,
@@ -2198,10 +2098,7 @@ mod tests {
             value: None,
         };
         assert!(
-            matches!(
-                apply_op(&mut doc, &op, ResourceKind::User),
-                Err(NoTarget(_))
-            ),
+            matches!(apply_op(&mut doc, &op, ResourceKind::User), Err(NoTarget(_))),
             "remove without path"
         );
         let op = PatchOp {
@@ -2210,10 +2107,7 @@ mod tests {
             value: None,
         };
         assert!(
-            matches!(
-                apply_op(&mut doc, &op, ResourceKind::User),
-                Err(InvalidValue(_))
-            ),
+            matches!(apply_op(&mut doc, &op, ResourceKind::User), Err(InvalidValue(_))),
             "add without value"
         );
     }
@@ -2297,11 +2191,7 @@ mod tests {
             } else {
                 ResourceKind::User
             };
-            let base = if kind == ResourceKind::Group {
-                group()
-            } else {
-                user()
-            };
+            let base = if kind == ResourceKind::Group { group() } else { user() };
             let n = 1 + rng.below(4);
             let mut list = Vec::new();
             for _ in 0..n {
@@ -2324,9 +2214,7 @@ mod tests {
                     // Invariants: no password, at most one primary email.
                     assert!(out.get("password").is_none(), "password stored by {body}");
                     let primaries = out.get("emails").and_then(Value::as_array).map_or(0, |e| {
-                        e.iter()
-                            .filter(|x| x.get("primary") == Some(&json!(true)))
-                            .count()
+                        e.iter().filter(|x| x.get("primary") == Some(&json!(true))).count()
                     });
                     assert!(primaries <= 1, "two primaries after {body}");
                 }

@@ -30,18 +30,12 @@ pub struct User {
 impl User {
     /// `userName`.
     pub fn user_name(&self) -> &str {
-        self.doc
-            .get("userName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.doc.get("userName").and_then(Value::as_str).unwrap_or_default()
     }
 
     /// `active` (a user without the attribute is active).
     pub fn is_active(&self) -> bool {
-        self.doc
-            .get("active")
-            .and_then(Value::as_bool)
-            .unwrap_or(true)
+        self.doc.get("active").and_then(Value::as_bool).unwrap_or(true)
     }
 }
 
@@ -67,10 +61,7 @@ pub struct Group {
 impl Group {
     /// `displayName`.
     pub fn display_name(&self) -> &str {
-        self.doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.doc.get("displayName").and_then(Value::as_str).unwrap_or_default()
     }
 }
 
@@ -129,9 +120,7 @@ impl UserColumns {
             external_id: str_at(doc, "externalId").map(str::to_owned),
             display_name: str_at(doc, "displayName").map(str::to_owned),
             given_name: name.and_then(|n| str_at(n, "givenName")).map(str::to_owned),
-            family_name: name
-                .and_then(|n| str_at(n, "familyName"))
-                .map(str::to_owned),
+            family_name: name.and_then(|n| str_at(n, "familyName")).map(str::to_owned),
             active: doc.get("active").and_then(Value::as_bool).unwrap_or(true),
             emails,
         }
@@ -196,10 +185,7 @@ fn check_schemas(kind: ResourceKind, obj: &Map<String, Value>) -> Result<(), Dom
     let Some(schemas) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")) else {
         return Ok(());
     };
-    let list = schemas
-        .1
-        .as_array()
-        .filter(|l| l.iter().all(Value::is_string));
+    let list = schemas.1.as_array().filter(|l| l.iter().all(Value::is_string));
     let Some(list) = list else {
         return Err(DomainError::InvalidSyntax(
             "'schemas' must be an array of schema URNs".into(),
@@ -232,11 +218,7 @@ fn require(kind: ResourceKind, doc: &Document) -> Result<(), DomainError> {
     }
 }
 
-fn extension(
-    kind: ResourceKind,
-    key: &str,
-    value: &Value,
-) -> Result<Option<(String, Value)>, DomainError> {
+fn extension(kind: ResourceKind, key: &str, value: &Value) -> Result<Option<(String, Value)>, DomainError> {
     let Some(obj) = value.as_object() else {
         if value.is_null() {
             return Ok(None);
@@ -410,10 +392,7 @@ mod tests {
         assert_eq!(doc["userName"], "a");
         assert_eq!(doc["active"], false);
         assert_eq!(doc["name"]["givenName"], "x");
-        assert!(
-            !doc.contains_key("title"),
-            "an empty string is an absent attribute"
-        );
+        assert!(!doc.contains_key("title"), "an empty string is an absent attribute");
     }
 
     #[test]
@@ -426,27 +405,16 @@ mod tests {
                 json!({"userName": "a", "active": "maybe"}),
                 "'active' must be a boolean",
             ),
-            (
-                json!({"userName": "a", "emails": "x@y"}),
-                "'emails' must be an array",
-            ),
-            (
-                json!({"userName": "a", "name": "x"}),
-                "'name' must be an object",
-            ),
-            (
-                json!({"userName": "a", "schemas": "x"}),
-                "'schemas' must be an array",
-            ),
+            (json!({"userName": "a", "emails": "x@y"}), "'emails' must be an array"),
+            (json!({"userName": "a", "name": "x"}), "'name' must be an object"),
+            (json!({"userName": "a", "schemas": "x"}), "'schemas' must be an array"),
             (
                 json!({"userName": "a", "schemas": [crate::schema::GROUP_SCHEMA]}),
                 "must include",
             ),
         ];
         for (body, want) in cases {
-            let err = normalize(ResourceKind::User, &body)
-                .unwrap_err()
-                .to_string();
+            let err = normalize(ResourceKind::User, &body).unwrap_err().to_string();
             assert!(err.contains(want), "{body}: got {err:?}, want {want:?}");
         }
     }

@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 /// URN of the core User schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// URN of the Enterprise User extension.
-pub const ENTERPRISE_USER_SCHEMA: &str =
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// URN of the core Group schema.
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// URN of list responses.
@@ -110,11 +109,7 @@ const fn string(name: &'static str, description: &'static str) -> AttributeDef {
     attr(name, AttrType::String, description)
 }
 
-const fn multi(
-    name: &'static str,
-    description: &'static str,
-    sub_attributes: &'static [AttributeDef],
-) -> AttributeDef {
+const fn multi(name: &'static str, description: &'static str, sub_attributes: &'static [AttributeDef]) -> AttributeDef {
     AttributeDef {
         multi_valued: true,
         sub_attributes,
@@ -143,10 +138,7 @@ const fn read_only(def: AttributeDef) -> AttributeDef {
 /// The sub-attributes shared by most multi-valued attributes (RFC 7643 §2.4).
 const MULTI_VALUED_DEFAULT: &[AttributeDef] = &[
     string("value", "The attribute's significant value."),
-    string(
-        "display",
-        "A human-readable name, primarily used for display purposes.",
-    ),
+    string("display", "A human-readable name, primarily used for display purposes."),
     string("type", "A label indicating the attribute's function."),
     attr(
         "primary",
@@ -165,10 +157,7 @@ const NAME_SUB: &[AttributeDef] = &[
 ];
 
 const ADDRESS_SUB: &[AttributeDef] = &[
-    string(
-        "formatted",
-        "The full mailing address, formatted for display.",
-    ),
+    string("formatted", "The full mailing address, formatted for display."),
     string("streetAddress", "The full street address component."),
     string("locality", "The city or locality component."),
     string("region", "The state or region component."),
@@ -206,10 +195,7 @@ const USER_ATTRIBUTES: &[AttributeDef] = &[
         "displayName",
         "The name of the User, suitable for display to end-users.",
     ),
-    string(
-        "nickName",
-        "The casual way to address the user in real life.",
-    ),
+    string("nickName", "The casual way to address the user in real life."),
     AttributeDef {
         reference_types: &["external"],
         ..attr(
@@ -245,31 +231,11 @@ const USER_ATTRIBUTES: &[AttributeDef] = &[
             "Accepted for compatibility and discarded: this service never stores passwords.",
         )
     },
-    multi(
-        "emails",
-        "Email addresses for the user.",
-        MULTI_VALUED_DEFAULT,
-    ),
-    multi(
-        "phoneNumbers",
-        "Phone numbers for the User.",
-        MULTI_VALUED_DEFAULT,
-    ),
-    multi(
-        "ims",
-        "Instant messaging addresses for the User.",
-        MULTI_VALUED_DEFAULT,
-    ),
-    multi(
-        "photos",
-        "URLs of photos of the User.",
-        MULTI_VALUED_DEFAULT,
-    ),
-    multi(
-        "addresses",
-        "A physical mailing address for this User.",
-        ADDRESS_SUB,
-    ),
+    multi("emails", "Email addresses for the user.", MULTI_VALUED_DEFAULT),
+    multi("phoneNumbers", "Phone numbers for the User.", MULTI_VALUED_DEFAULT),
+    multi("ims", "Instant messaging addresses for the User.", MULTI_VALUED_DEFAULT),
+    multi("photos", "URLs of photos of the User.", MULTI_VALUED_DEFAULT),
+    multi("addresses", "A physical mailing address for this User.", ADDRESS_SUB),
     read_only(multi(
         "groups",
         "A list of groups to which the user belongs, derived from group membership.",
@@ -293,10 +259,7 @@ const USER_ATTRIBUTES: &[AttributeDef] = &[
 ];
 
 const MANAGER_SUB: &[AttributeDef] = &[
-    string(
-        "value",
-        "The id of the SCIM resource representing the User's manager.",
-    ),
+    string("value", "The id of the SCIM resource representing the User's manager."),
     AttributeDef {
         reference_types: &["User"],
         ..attr(
@@ -305,10 +268,7 @@ const MANAGER_SUB: &[AttributeDef] = &[
             "The URI of the SCIM resource representing the User's manager.",
         )
     },
-    read_only(string(
-        "displayName",
-        "The displayName of the User's manager.",
-    )),
+    read_only(string("displayName", "The displayName of the User's manager.")),
 ];
 
 const ENTERPRISE_ATTRIBUTES: &[AttributeDef] = &[
@@ -331,11 +291,7 @@ const MEMBER_SUB: &[AttributeDef] = &[
     AttributeDef {
         mutability: Mutability::Immutable,
         reference_types: &["User"],
-        ..attr(
-            "$ref",
-            AttrType::Reference,
-            "The URI of the member resource.",
-        )
+        ..attr("$ref", AttrType::Reference, "The URI of the member resource.")
     },
     read_only(string("display", "A human-readable name of the member.")),
     AttributeDef {
@@ -449,9 +405,7 @@ impl AttributeDef {
 }
 
 fn find(attributes: &'static [AttributeDef], name: &str) -> Option<&'static AttributeDef> {
-    attributes
-        .iter()
-        .find(|a| a.name.eq_ignore_ascii_case(name))
+    attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 /// The common attributes every resource carries (RFC 7643 §3.1), which are read-only.
@@ -518,8 +472,7 @@ mod tests {
         assert_eq!(USER.attribute("USERNAME").map(|a| a.name), Some("userName"));
         let name = USER.attribute("name");
         assert_eq!(
-            name.and_then(|n| n.sub_attribute("givenname"))
-                .map(|a| a.name),
+            name.and_then(|n| n.sub_attribute("givenname")).map(|a| a.name),
             Some("givenName")
         );
         assert!(USER.attribute("nosuch").is_none());
@@ -528,10 +481,7 @@ mod tests {
     #[test]
     fn enterprise_extension_is_found_by_urn_in_any_case() {
         let urn = ENTERPRISE_USER_SCHEMA.to_ascii_uppercase();
-        assert_eq!(
-            ResourceKind::User.schema(&urn).map(|s| s.name),
-            Some("EnterpriseUser")
-        );
+        assert_eq!(ResourceKind::User.schema(&urn).map(|s| s.name), Some("EnterpriseUser"));
         assert!(ResourceKind::Group.schema(ENTERPRISE_USER_SCHEMA).is_none());
     }
 
@@ -540,14 +490,8 @@ mod tests {
         let v = schema_json(&USER);
         let attrs = v["attributes"].as_array().cloned().unwrap_or_default();
         let user_name = attrs.iter().find(|a| a["name"] == "userName");
-        assert_eq!(
-            user_name.map(|a| a["uniqueness"].clone()),
-            Some(json!("server"))
-        );
+        assert_eq!(user_name.map(|a| a["uniqueness"].clone()), Some(json!("server")));
         let password = attrs.iter().find(|a| a["name"] == "password");
-        assert_eq!(
-            password.map(|a| a["returned"].clone()),
-            Some(json!("never"))
-        );
+        assert_eq!(password.map(|a| a["returned"].clone()), Some(json!("never")));
     }
 }

@@ -55,12 +55,10 @@ impl std::fmt::Debug for NewToken {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Generates a token with a v7 id and a 256-bit secret, and hashes it with argon2id.
@@ -70,11 +68,7 @@ pub fn generate() -> anyhow::Result<NewToken> {
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
     let plaintext = format!("{TOKEN_PREFIX}{}{}", id.simple(), hex(&secret));
     let hash = hash_secret(&plaintext)?;
-    Ok(NewToken {
-        id,
-        plaintext,
-        hash,
-    })
+    Ok(NewToken { id, plaintext, hash })
 }
 
 /// argon2id with the crate's default (OWASP) parameters and a random salt.
@@ -87,9 +81,7 @@ pub fn hash_secret(plaintext: &str) -> anyhow::Result<String> {
 
 /// Checks a presented token against a stored argon2id hash (slow by design: cache the result).
 pub fn verify_secret(plaintext: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(plaintext.as_bytes(), hash)
-        .is_ok()
+    Argon2::default().verify_password(plaintext.as_bytes(), hash).is_ok()
 }
 
 /// The lookup id embedded in a well-formed token, or `None` for anything else.
@@ -129,11 +121,7 @@ mod tests {
 
     #[test]
     fn malformed_tokens_have_no_lookup_id() {
-        let good = format!(
-            "{TOKEN_PREFIX}{}{}",
-            Uuid::now_v7().simple(),
-            "a".repeat(64)
-        );
+        let good = format!("{TOKEN_PREFIX}{}{}", Uuid::now_v7().simple(), "a".repeat(64));
         assert!(lookup_id(&good).is_some());
         for bad in [
             "",

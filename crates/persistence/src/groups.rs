@@ -2,6 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::DomainError;
@@ -11,12 +13,13 @@ use domain::membership::{MemberChange, split_group_ops};
 use domain::patch::{PatchOp, apply_all};
 use domain::ports::{GroupStore, IfMatch, ListQuery, Page};
 use domain::resource::{Document, Group, MemberRef, normalize};
+use domain::roles::RoleCatalogue;
 use domain::schema::{GROUP, ResourceKind};
 use domain::tenant::TenantId;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait, TryInsertResult,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Select, Set, TransactionTrait, TryInsertResult,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -29,12 +32,13 @@ use crate::outbox;
 /// Groups in Postgres or SQLite.
 pub struct SqlGroupStore {
     db: DatabaseConnection,
+    catalogue: Arc<RoleCatalogue>,
 }
 
 impl SqlGroupStore {
     /// A store over the pool.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, catalogue: Arc<RoleCatalogue>) -> Self {
+        Self { db, catalogue }
     }
 }
 
@@ -94,10 +98,7 @@ async fn members_of<C: ConnectionTrait>(
         return Ok(out);
     }
     let stmt = Query::select()
-        .column((
-            group_memberships::Entity,
-            group_memberships::Column::GroupId,
-        ))
+        .column((group_memberships::Entity, group_memberships::Column::GroupId))
         .column((users::Entity, users::Column::Id))
         .column((users::Entity, users::Column::UserName))
         .column((users::Entity, users::Column::DisplayName))
@@ -107,19 +108,9 @@ async fn members_of<C: ConnectionTrait>(
             Expr::col((users::Entity, users::Column::Id))
                 .equals((group_memberships::Entity, group_memberships::Column::UserId)),
         )
+        .and_where(Expr::col((group_memberships::Entity, group_memberships::Column::TenantId)).eq(t.to_string()))
         .and_where(
-            Expr::col((
-                group_memberships::Entity,
-                group_memberships::Column::TenantId,
-            ))
-            .eq(t.to_string()),
-        )
-        .and_where(
-            Expr::col((
-                group_memberships::Entity,
-                group_memberships::Column::GroupId,
-            ))
-            .is_in(group_ids.iter().cloned()),
+            Expr::col((group_memberships::Entity, group_memberships::Column::GroupId)).is_in(group_ids.iter().cloned()),
         )
         .order_by((users::Entity, users::Column::Id), sea_orm::Order::Asc)
         .to_owned();
@@ -127,9 +118,7 @@ async fn members_of<C: ConnectionTrait>(
         let group_id: String = row.try_get("", "group_id").ctx("reading group_id")?;
         let user_id: String = row.try_get("", "id").ctx("reading user id")?;
         let user_name: String = row.try_get("", "user_name").ctx("reading user_name")?;
-        let display: Option<String> = row
-            .try_get("", "display_name")
-            .ctx("reading display_name")?;
+        let display: Option<String> = row.try_get("", "display_name").ctx("reading display_name")?;
         out.entry(group_id).or_default().push(MemberRef {
             id: parse_id(&user_id)?,
             display: Some(display.unwrap_or(user_name)),
@@ -139,16 +128,11 @@ async fn members_of<C: ConnectionTrait>(
 }
 
 /// The live users of the tenant among `ids`; anything else is refused by name.
-async fn check_members<C: ConnectionTrait>(
-    db: &C,
-    t: TenantId,
-    ids: &[String],
-) -> Result<(), DomainError> {
+async fn check_members<C: ConnectionTrait>(db: &C, t: TenantId, ids: &[String]) -> Result<(), DomainError> {
     if ids.is_empty() {
         return Ok(());
     }
-    let bad =
-        |id: &str| DomainError::InvalidValue(format!("member '{id}' is not a user of this tenant"));
+    let bad = |id: &str| DomainError::InvalidValue(format!("member '{id}' is not a user of this tenant"));
     if let Some(id) = ids.iter().find(|id| Uuid::parse_str(id).is_err()) {
         return Err(bad(id));
     }
@@ -170,11 +154,7 @@ async fn check_members<C: ConnectionTrait>(
     }
 }
 
-async fn current_members<C: ConnectionTrait>(
-    db: &C,
-    t: TenantId,
-    group: &str,
-) -> Result<Vec<String>, DomainError> {
+async fn current_members<C: ConnectionTrait>(db: &C, t: TenantId, group: &str) -> Result<Vec<String>, DomainError> {
     group_memberships::Entity::find()
         .select_only()
         .column(group_memberships::Column::UserId)
@@ -194,6 +174,8 @@ struct MemberWriter<'a, C> {
     group: Uuid,
     now: DateTime<Utc>,
     changed: bool,
+    /// Users whose memberships changed: their roles are recomputed.
+    touched: Vec<String>,
 }
 
 impl<C: ConnectionTrait> MemberWriter<'_, C> {
@@ -207,10 +189,7 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
                 created_at: Set(self.now),
             };
             let inserted = group_memberships::Entity::insert(pair)
-                .on_conflict_do_nothing_on([
-                    group_memberships::Column::GroupId,
-                    group_memberships::Column::UserId,
-                ])
+                .on_conflict_do_nothing_on([group_memberships::Column::GroupId, group_memberships::Column::UserId])
                 .exec_without_returning(self.db)
                 .await
                 .ctx("adding a member")?;
@@ -240,11 +219,7 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
     async fn replace_all(&mut self, ids: &[String]) -> Result<(), DomainError> {
         check_members(self.db, self.t, ids).await?;
         let current = current_members(self.db, self.t, &self.group.to_string()).await?;
-        let gone: Vec<String> = current
-            .iter()
-            .filter(|c| !ids.contains(c))
-            .cloned()
-            .collect();
+        let gone: Vec<String> = current.iter().filter(|c| !ids.contains(c)).cloned().collect();
         self.remove(&gone).await?;
         self.add(ids).await
     }
@@ -257,10 +232,7 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
             MemberChange::ReplaceAll(ids) => self.replace_all(ids).await,
             MemberChange::RemoveWhere(filter) => {
                 let members = members_of(self.db, self.t, &[self.group.to_string()]).await?;
-                let attrs = GROUP
-                    .attribute("members")
-                    .map(|a| a.sub_attributes)
-                    .unwrap_or_default();
+                let attrs = GROUP.attribute("members").map(|a| a.sub_attributes).unwrap_or_default();
                 let ids: Vec<String> = members
                     .into_values()
                     .flatten()
@@ -277,30 +249,18 @@ impl<C: ConnectionTrait> MemberWriter<'_, C> {
 
     async fn event(&mut self, kind: EventType, user: &str) -> Result<(), DomainError> {
         self.changed = true;
-        let ev = group_event(
-            self.t,
-            self.actor,
-            kind,
-            self.group,
-            json!({"user_id": user}),
-        );
+        self.touched.push(user.to_owned());
+        let ev = group_event(self.t, self.actor, kind, self.group, json!({"user_id": user}));
         outbox::push(self.db, &ev).await
     }
 }
 
-async fn lock<C: ConnectionTrait>(
-    db: &C,
-    t: TenantId,
-    id: Uuid,
-) -> Result<groups::Model, DomainError> {
+async fn lock<C: ConnectionTrait>(db: &C, t: TenantId, id: Uuid) -> Result<groups::Model, DomainError> {
     let mut q = scoped(t).filter(groups::Column::Id.eq(id.to_string()));
     if db.get_database_backend() == DbBackend::Postgres {
         q = q.lock_exclusive();
     }
-    q.one(db)
-        .await
-        .ctx("reading a group")?
-        .ok_or_else(|| not_found(id))
+    q.one(db).await.ctx("reading a group")?.ok_or_else(|| not_found(id))
 }
 
 fn check_version(current: i64, if_match: IfMatch) -> Result<(), DomainError> {
@@ -339,10 +299,7 @@ impl SqlGroupStore {
                 .set(groups::ActiveModel {
                     display_name: Set(name.clone()),
                     display_name_norm: Set(name.to_lowercase()),
-                    external_id: Set(doc
-                        .get("externalId")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)),
+                    external_id: Set(doc.get("externalId").and_then(Value::as_str).map(str::to_owned)),
                     doc: Set(Value::Object(doc.clone()).to_string()),
                     ..Default::default()
                 })
@@ -357,13 +314,7 @@ impl SqlGroupStore {
                         unexpected(e, "updating a group")
                     }
                 })?;
-            let ev = group_event(
-                t,
-                actor,
-                EventType::GroupUpdated,
-                id,
-                json!({"displayName": name}),
-            );
+            let ev = group_event(t, actor, EventType::GroupUpdated, id, json!({"displayName": name}));
             outbox::push(db, &ev).await?;
         }
         let mut writer = MemberWriter {
@@ -373,18 +324,24 @@ impl SqlGroupStore {
             group: id,
             now,
             changed: false,
+            touched: Vec::new(),
         };
         for change in changes {
             writer.apply(change).await?;
         }
+        // A rename can move the group in or out of a role mapping: every member is affected.
+        let mut affected = writer.touched.clone();
+        if doc_changed && display_name(&doc).to_lowercase() != current.display_name_norm {
+            affected.extend(current_members(db, t, &current.id).await?);
+        }
+        affected.sort();
+        affected.dedup();
+        crate::roles::recompute(db, &self.catalogue, t, actor, &affected).await?;
         if doc_changed || writer.changed {
             // An increment, not a write of a value read earlier: concurrent membership changes
             // each move the version and none is lost.
             groups::Entity::update_many()
-                .col_expr(
-                    groups::Column::Version,
-                    Expr::col(groups::Column::Version).add(1),
-                )
+                .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
                 .col_expr(groups::Column::UpdatedAt, Expr::val(now))
                 .filter(groups::Column::TenantId.eq(t.to_string()))
                 .filter(groups::Column::Id.eq(current.id.clone()))
@@ -409,12 +366,7 @@ impl SqlGroupStore {
 #[async_trait]
 impl GroupStore for SqlGroupStore {
     #[tracing::instrument(skip(self), err)]
-    async fn get(
-        &self,
-        t: TenantId,
-        id: Uuid,
-        load_refs: bool,
-    ) -> Result<Option<Group>, DomainError> {
+    async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<Group>, DomainError> {
         let Some(m) = scoped(t)
             .filter(groups::Column::Id.eq(id.to_string()))
             .one(&self.db)
@@ -440,46 +392,38 @@ impl GroupStore for SqlGroupStore {
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<Group>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
-            select = select.filter(condition(
-                f,
-                Resource::Group,
-                self.db.get_database_backend(),
-            )?);
+            select = select.filter(condition(f, Resource::Group, self.db.get_database_backend())?);
         }
-        let total = select
-            .clone()
-            .count(&self.db)
-            .await
-            .ctx("counting groups")?;
+        let total = select.clone().count(&self.db).await.ctx("counting groups")?;
         if q.count == 0 {
             return Ok(Page {
                 total,
                 items: Vec::new(),
+                next: None,
+                previous: None,
             });
         }
-        let rows = select
-            .order_by_asc(groups::Column::Id)
-            .offset(q.start_index.saturating_sub(1))
-            .limit(q.count)
-            .all(&self.db)
-            .await
-            .ctx("listing groups")?;
+        let page = crate::filter::fetch_page(&self.db, select, Resource::Group, q).await?;
         let mut members = if q.load_refs {
-            let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+            let ids: Vec<String> = page.rows.iter().map(|m| m.id.clone()).collect();
             Some(members_of(&self.db, t, &ids).await?)
         } else {
             None
         };
-        let items = rows
+        let items = page
+            .rows
             .into_iter()
             .map(|m| {
-                let mm = members
-                    .as_mut()
-                    .map(|g| g.remove(&m.id).unwrap_or_default());
-                to_domain(m, mm)
+                let refs = members.as_mut().map(|g| g.remove(&m.id).unwrap_or_default());
+                to_domain(m, refs)
             })
             .collect::<Result<_, _>>()?;
-        Ok(Page { total, items })
+        Ok(Page {
+            total,
+            items,
+            next: page.next,
+            previous: page.previous,
+        })
     }
 
     #[tracing::instrument(skip(self, doc), err)]
@@ -500,10 +444,7 @@ impl GroupStore for SqlGroupStore {
             tenant_id: Set(t.to_string()),
             display_name: Set(name.clone()),
             display_name_norm: Set(name.to_lowercase()),
-            external_id: Set(doc
-                .get("externalId")
-                .and_then(Value::as_str)
-                .map(str::to_owned)),
+            external_id: Set(doc.get("externalId").and_then(Value::as_str).map(str::to_owned)),
             doc: Set(Value::Object(doc.clone()).to_string()),
             version: Set(1),
             created_at: Set(now),
@@ -537,6 +478,7 @@ impl GroupStore for SqlGroupStore {
             json!({"displayName": name, "members": members}),
         );
         outbox::push(&txn, &ev).await?;
+        crate::roles::recompute(&txn, &self.catalogue, t, actor, &members).await?;
         let loaded = members_of(&txn, t, &[id.to_string()])
             .await?
             .remove(&id.to_string())
@@ -566,14 +508,7 @@ impl GroupStore for SqlGroupStore {
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
         let group = self
-            .update(
-                &txn,
-                t,
-                actor,
-                current,
-                doc,
-                &[MemberChange::ReplaceAll(members)],
-            )
+            .update(&txn, t, actor, current, doc, &[MemberChange::ReplaceAll(members)])
             .await?;
         txn.commit().await.ctx("committing a group replace")?;
         Ok(group)
@@ -608,13 +543,7 @@ impl GroupStore for SqlGroupStore {
     }
 
     #[tracing::instrument(skip(self), err)]
-    async fn delete(
-        &self,
-        t: TenantId,
-        actor: &Actor,
-        id: Uuid,
-        if_match: IfMatch,
-    ) -> Result<(), DomainError> {
+    async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
@@ -639,6 +568,7 @@ impl GroupStore for SqlGroupStore {
             json!({"displayName": current.display_name, "members": members}),
         );
         outbox::push(&txn, &ev).await?;
+        crate::roles::recompute(&txn, &self.catalogue, t, actor, &members).await?;
         txn.commit().await.ctx("committing a group delete")?;
         Ok(())
     }

@@ -4,12 +4,14 @@
 //!
 //! Must never import actix, utoipa or the HTTP crates.
 
+mod directory;
 mod entities;
 mod error;
 mod events;
 pub mod filter;
 mod groups;
 mod outbox;
+mod roles;
 mod tenants;
 mod tokens;
 mod users;
@@ -20,7 +22,9 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend};
 
+pub use directory::SqlDirectoryStore;
 pub use groups::SqlGroupStore;
+pub use roles::SqlRoleStore;
 pub use tenants::SqlTenantStore;
 pub use tokens::SqlTokenStore;
 pub use users::SqlUserStore;
@@ -80,13 +84,16 @@ impl Database {
         events::events_after(&self.conn, t, after, limit).await
     }
 
-    /// The ports over this database.
-    pub fn stores(&self) -> Stores {
+    /// The ports over this database, with the role catalogue that effective roles follow.
+    pub fn stores(&self, catalogue: Arc<domain::roles::RoleCatalogue>) -> Stores {
         Stores {
-            users: Arc::new(SqlUserStore::new(self.conn.clone())),
-            groups: Arc::new(SqlGroupStore::new(self.conn.clone())),
-            tenants: Arc::new(SqlTenantStore::new(self.conn.clone())),
+            users: Arc::new(SqlUserStore::new(self.conn.clone(), catalogue.clone())),
+            groups: Arc::new(SqlGroupStore::new(self.conn.clone(), catalogue.clone())),
+            tenants: Arc::new(SqlTenantStore::new(self.conn.clone(), catalogue.clone())),
             tokens: Arc::new(SqlTokenStore::new(self.conn.clone())),
+            roles: Arc::new(SqlRoleStore::new(self.conn.clone(), catalogue)),
+            directory: Arc::new(SqlDirectoryStore::new(self.conn.clone())),
+            request_log: Arc::new(SqlDirectoryStore::new(self.conn.clone())),
         }
     }
 }
@@ -98,6 +105,9 @@ pub struct Stores {
     pub groups: Arc<dyn domain::ports::GroupStore>,
     pub tenants: Arc<dyn domain::ports::TenantStore>,
     pub tokens: Arc<dyn domain::ports::TokenStore>,
+    pub roles: Arc<dyn domain::ports::RoleStore>,
+    pub directory: Arc<dyn domain::ports::DirectoryStore>,
+    pub request_log: Arc<dyn domain::ports::RequestLog>,
 }
 
 fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {

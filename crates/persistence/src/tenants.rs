@@ -1,12 +1,17 @@
 //! Tenants and SSO connections.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::Utc;
 use domain::DomainError;
 use domain::events::{Actor, Event, EventType, ResourceRef};
 use domain::ports::TenantStore;
+use domain::roles::RoleCatalogue;
 use domain::tenant::{SamlIdp, Slug, SsoConnection, SsoProtocol, Tenant, TenantId, TenantStatus};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -17,12 +22,13 @@ use crate::outbox;
 /// Tenants in Postgres or SQLite.
 pub struct SqlTenantStore {
     db: DatabaseConnection,
+    catalogue: Arc<RoleCatalogue>,
 }
 
 impl SqlTenantStore {
     /// A store over the pool.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, catalogue: Arc<RoleCatalogue>) -> Self {
+        Self { db, catalogue }
     }
 }
 
@@ -38,9 +44,8 @@ fn to_tenant(m: tenants::Model) -> Result<Tenant, DomainError> {
 
 fn to_connection(m: sso_connections::Model) -> Result<SsoConnection, DomainError> {
     let t = TenantId(Uuid::parse_str(&m.tenant_id).map_err(|e| DomainError::Unexpected(e.into()))?);
-    let protocol = SsoProtocol::parse(&m.protocol).ok_or_else(|| {
-        DomainError::Unexpected(anyhow::anyhow!("stored protocol {:?}", m.protocol))
-    })?;
+    let protocol = SsoProtocol::parse(&m.protocol)
+        .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("stored protocol {:?}", m.protocol)))?;
     let saml = match (m.saml_entity_id, m.saml_sso_url) {
         (Some(entity_id), Some(sso_url)) => Some(SamlIdp {
             entity_id,
@@ -57,10 +62,7 @@ fn to_connection(m: sso_connections::Model) -> Result<SsoConnection, DomainError
         tenant_id: t,
         protocol,
         saml,
-        oidc: m
-            .oidc_config
-            .as_deref()
-            .and_then(|c| serde_json::from_str(c).ok()),
+        oidc: m.oidc_config.as_deref().and_then(|c| serde_json::from_str(c).ok()),
         scim_enabled: m.scim_enabled,
         default_role: m.default_role,
         updated_at: m.updated_at,
@@ -73,9 +75,7 @@ impl TenantStore for SqlTenantStore {
     async fn create(&self, actor: &Actor, slug: Slug, name: String) -> Result<Tenant, DomainError> {
         let name = name.trim().to_owned();
         if name.is_empty() {
-            return Err(DomainError::InvalidValue(
-                "the tenant name must not be empty".into(),
-            ));
+            return Err(DomainError::InvalidValue("the tenant name must not be empty".into()));
         }
         let id = TenantId(Uuid::now_v7());
         let now = Utc::now();
@@ -138,20 +138,14 @@ impl TenantStore for SqlTenantStore {
     }
 
     #[tracing::instrument(skip(self, idp), err)]
-    async fn set_saml(
-        &self,
-        t: TenantId,
-        actor: &Actor,
-        idp: SamlIdp,
-    ) -> Result<SsoConnection, DomainError> {
+    async fn set_saml(&self, t: TenantId, actor: &Actor, idp: SamlIdp) -> Result<SsoConnection, DomainError> {
         let now = Utc::now();
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let existing = sso_connections::Entity::find_by_id(t.to_string())
             .one(&txn)
             .await
             .ctx("reading an SSO connection")?;
-        let certs = serde_json::to_string(&idp.certificates)
-            .map_err(|e| DomainError::Unexpected(e.into()))?;
+        let certs = serde_json::to_string(&idp.certificates).map_err(|e| DomainError::Unexpected(e.into()))?;
         let row = sso_connections::ActiveModel {
             tenant_id: Set(t.to_string()),
             protocol: Set(SsoProtocol::Saml.as_str().to_owned()),
@@ -204,12 +198,7 @@ impl TenantStore for SqlTenantStore {
             .transpose()
     }
 
-    async fn set_scim_enabled(
-        &self,
-        t: TenantId,
-        actor: &Actor,
-        enabled: bool,
-    ) -> Result<(), DomainError> {
+    async fn set_scim_enabled(&self, t: TenantId, actor: &Actor, enabled: bool) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let res = sso_connections::Entity::update_many()
             .col_expr(
@@ -225,9 +214,7 @@ impl TenantStore for SqlTenantStore {
             .await
             .ctx("switching SCIM")?;
         if res.rows_affected == 0 {
-            return Err(DomainError::Conflict(
-                "the tenant has no SSO connection".into(),
-            ));
+            return Err(DomainError::Conflict("the tenant has no SSO connection".into()));
         }
         let ev = Event::new(
             EventType::SsoConnectionUpdated,
@@ -241,6 +228,170 @@ impl TenantStore for SqlTenantStore {
         );
         outbox::push(&txn, &ev).await?;
         txn.commit().await.ctx("committing a SCIM switch")?;
+        Ok(())
+    }
+
+    async fn list(&self, after: Option<TenantId>, limit: u64) -> Result<Vec<Tenant>, DomainError> {
+        let mut q = tenants::Entity::find();
+        if let Some(after) = after {
+            q = q.filter(tenants::Column::Id.gt(after.to_string()));
+        }
+        q.order_by_asc(tenants::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .ctx("listing tenants")?
+            .into_iter()
+            .map(to_tenant)
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn update(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        name: Option<String>,
+        status: Option<TenantStatus>,
+    ) -> Result<Tenant, DomainError> {
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        let mut row = tenants::ActiveModel {
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        if let Some(name) = &name {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(DomainError::InvalidValue("the tenant name must not be empty".into()));
+            }
+            row.name = Set(name.to_owned());
+        }
+        if let Some(status) = status {
+            row.status = Set(status.as_str().to_owned());
+        }
+        tenants::Entity::update_many()
+            .set(row)
+            .filter(tenants::Column::Id.eq(t.to_string()))
+            .exec(&txn)
+            .await
+            .ctx("updating a tenant")?;
+        let ev = Event::new(
+            EventType::TenantUpdated,
+            t,
+            actor,
+            ResourceRef {
+                kind: "Tenant",
+                id: t.to_string(),
+            },
+            json!({"name": name, "status": status}),
+        );
+        outbox::push(&txn, &ev).await?;
+        let stored = tenants::Entity::find_by_id(t.to_string())
+            .one(&txn)
+            .await
+            .ctx("re-reading a tenant")?
+            .ok_or_else(|| DomainError::NotFound("tenant not found".into()))?;
+        txn.commit().await.ctx("committing a tenant update")?;
+        to_tenant(stored)
+    }
+
+    #[tracing::instrument(skip(self, config), err)]
+    async fn set_oidc(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        config: serde_json::Value,
+    ) -> Result<SsoConnection, DomainError> {
+        let now = Utc::now();
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        let existing = sso_connections::Entity::find_by_id(t.to_string())
+            .one(&txn)
+            .await
+            .ctx("reading an SSO connection")?;
+        if existing.as_ref().is_some_and(|e| e.scim_enabled) {
+            return Err(DomainError::Conflict(
+                "SCIM provisioning is enabled on this tenant and needs SAML: disable SCIM before switching the connection to OIDC".into(),
+            ));
+        }
+        let row = sso_connections::ActiveModel {
+            tenant_id: Set(t.to_string()),
+            protocol: Set(SsoProtocol::Oidc.as_str().to_owned()),
+            saml_entity_id: Set(None),
+            saml_sso_url: Set(None),
+            saml_certificates: Set(None),
+            oidc_config: Set(Some(config.to_string())),
+            scim_enabled: Set(false),
+            default_role: Set(existing.as_ref().and_then(|e| e.default_role.clone())),
+            created_at: Set(existing.as_ref().map_or(now, |e| e.created_at)),
+            updated_at: Set(now),
+        };
+        if existing.is_some() {
+            sso_connections::Entity::update(row)
+                .exec(&txn)
+                .await
+                .ctx("updating an SSO connection")?;
+        } else {
+            sso_connections::Entity::insert(row)
+                .exec_without_returning(&txn)
+                .await
+                .ctx("inserting an SSO connection")?;
+        }
+        let ev = Event::new(
+            EventType::SsoConnectionUpdated,
+            t,
+            actor,
+            ResourceRef {
+                kind: "SsoConnection",
+                id: t.to_string(),
+            },
+            json!({"protocol": "oidc", "issuer": config.get("issuer")}),
+        );
+        outbox::push(&txn, &ev).await?;
+        let stored = sso_connections::Entity::find_by_id(t.to_string())
+            .one(&txn)
+            .await
+            .ctx("re-reading an SSO connection")?
+            .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("SSO connection vanished")))?;
+        txn.commit().await.ctx("committing an SSO connection")?;
+        to_connection(stored)
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn set_default_role(&self, t: TenantId, actor: &Actor, role: Option<String>) -> Result<(), DomainError> {
+        if let Some(r) = &role {
+            self.catalogue.check(r)?;
+        }
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        let res = sso_connections::Entity::update_many()
+            .col_expr(
+                sso_connections::Column::DefaultRole,
+                sea_orm::sea_query::Expr::val(role.clone()),
+            )
+            .col_expr(
+                sso_connections::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::val(Utc::now()),
+            )
+            .filter(sso_connections::Column::TenantId.eq(t.to_string()))
+            .exec(&txn)
+            .await
+            .ctx("setting the default role")?;
+        if res.rows_affected == 0 {
+            return Err(DomainError::Conflict("the tenant has no SSO connection".into()));
+        }
+        let ev = Event::new(
+            EventType::SsoConnectionUpdated,
+            t,
+            actor,
+            ResourceRef {
+                kind: "SsoConnection",
+                id: t.to_string(),
+            },
+            json!({"default_role": role}),
+        );
+        outbox::push(&txn, &ev).await?;
+        let users = crate::roles::all_users(&txn, t).await?;
+        crate::roles::recompute(&txn, &self.catalogue, t, actor, &users).await?;
+        txn.commit().await.ctx("committing the default role")?;
         Ok(())
     }
 }

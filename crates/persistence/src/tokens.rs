@@ -9,13 +9,12 @@ use domain::tenant::TenantId;
 use domain::token::{NewToken, ScimTokenInfo};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::entities::{scim_tokens, sso_connections};
+use crate::entities::{scim_tokens, sso_connections, tenants};
 use crate::error::DbResultExt;
 use crate::outbox;
 
@@ -57,11 +56,7 @@ fn revoked_event(t: TenantId, actor: &Actor, id: Uuid) -> Event {
     )
 }
 
-async fn revoke_where<C: ConnectionTrait>(
-    db: &C,
-    t: TenantId,
-    id: Option<Uuid>,
-) -> Result<Vec<Uuid>, DomainError> {
+async fn revoke_where<C: ConnectionTrait>(db: &C, t: TenantId, id: Option<Uuid>) -> Result<Vec<Uuid>, DomainError> {
     let mut q = scim_tokens::Entity::find()
         .filter(scim_tokens::Column::TenantId.eq(t.to_string()))
         .filter(scim_tokens::Column::RevokedAt.is_null());
@@ -149,12 +144,7 @@ impl TokenStore for SqlTokenStore {
     }
 
     #[tracing::instrument(skip(self), err)]
-    async fn revoke(
-        &self,
-        t: TenantId,
-        actor: &Actor,
-        id: Uuid,
-    ) -> Result<ScimTokenInfo, DomainError> {
+    async fn revoke(&self, t: TenantId, actor: &Actor, id: Uuid) -> Result<ScimTokenInfo, DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let existing = scim_tokens::Entity::find_by_id(id.to_string())
             .filter(scim_tokens::Column::TenantId.eq(t.to_string()))
@@ -194,11 +184,18 @@ impl TokenStore for SqlTokenStore {
         else {
             return Ok(None);
         };
-        let scim_enabled = sso_connections::Entity::find_by_id(m.tenant_id.clone())
+        let connected = sso_connections::Entity::find_by_id(m.tenant_id.clone())
             .one(&self.db)
             .await
             .ctx("reading an SSO connection")?
             .is_some_and(|c| c.scim_enabled);
+        // A suspended tenant's tokens stop working without being revoked.
+        let active = tenants::Entity::find_by_id(m.tenant_id.clone())
+            .one(&self.db)
+            .await
+            .ctx("reading a tenant")?
+            .is_some_and(|t| t.status == domain::tenant::TenantStatus::Active.as_str());
+        let scim_enabled = connected && active;
         Ok(Some(TokenRecord {
             info: to_info(&m)?,
             hash: m.secret_hash,

@@ -1,6 +1,7 @@
 //! The user repository.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -9,12 +10,13 @@ use domain::events::{Actor, Event, EventType, ResourceRef};
 use domain::patch::{PatchOp, apply_all};
 use domain::ports::{IfMatch, ListQuery, Page, UserStore};
 use domain::resource::{Document, GroupRef, User, UserColumns, normalize};
+use domain::roles::RoleCatalogue;
 use domain::schema::ResourceKind;
 use domain::tenant::TenantId;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Select, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -27,12 +29,13 @@ use crate::outbox;
 /// Users in Postgres or SQLite.
 pub struct SqlUserStore {
     db: DatabaseConnection,
+    catalogue: Arc<RoleCatalogue>,
 }
 
 impl SqlUserStore {
     /// A store over the pool.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, catalogue: Arc<RoleCatalogue>) -> Self {
+        Self { db, catalogue }
     }
 }
 
@@ -100,30 +103,19 @@ pub(crate) async fn groups_of<C: ConnectionTrait>(
         .from(group_memberships::Entity)
         .inner_join(
             groups::Entity,
-            Expr::col((groups::Entity, groups::Column::Id)).equals((
-                group_memberships::Entity,
-                group_memberships::Column::GroupId,
-            )),
+            Expr::col((groups::Entity, groups::Column::Id))
+                .equals((group_memberships::Entity, group_memberships::Column::GroupId)),
         )
+        .and_where(Expr::col((group_memberships::Entity, group_memberships::Column::TenantId)).eq(t.to_string()))
         .and_where(
-            Expr::col((
-                group_memberships::Entity,
-                group_memberships::Column::TenantId,
-            ))
-            .eq(t.to_string()),
-        )
-        .and_where(
-            Expr::col((group_memberships::Entity, group_memberships::Column::UserId))
-                .is_in(user_ids.iter().cloned()),
+            Expr::col((group_memberships::Entity, group_memberships::Column::UserId)).is_in(user_ids.iter().cloned()),
         )
         .order_by((groups::Entity, groups::Column::Id), sea_orm::Order::Asc)
         .to_owned();
     for row in db.query_all(&stmt).await.ctx("loading users' groups")? {
         let user_id: String = row.try_get("", "user_id").ctx("reading user_id")?;
         let group_id: String = row.try_get("", "id").ctx("reading group id")?;
-        let display: String = row
-            .try_get("", "display_name")
-            .ctx("reading display_name")?;
+        let display: String = row.try_get("", "display_name").ctx("reading display_name")?;
         out.entry(user_id).or_default().push(GroupRef {
             id: parse_id(&group_id)?,
             display,
@@ -146,19 +138,15 @@ async fn write_emails<C: ConnectionTrait>(
     if cols.emails.is_empty() {
         return Ok(());
     }
-    let rows = cols
-        .emails
-        .iter()
-        .enumerate()
-        .map(|(i, e)| user_emails::ActiveModel {
-            tenant_id: Set(t.to_string()),
-            user_id: Set(id.to_owned()),
-            position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
-            value: Set(e.value.clone()),
-            value_norm: Set(e.value.to_lowercase()),
-            kind: Set(e.kind.clone()),
-            is_primary: Set(e.primary),
-        });
+    let rows = cols.emails.iter().enumerate().map(|(i, e)| user_emails::ActiveModel {
+        tenant_id: Set(t.to_string()),
+        user_id: Set(id.to_owned()),
+        position: Set(i32::try_from(i).unwrap_or(i32::MAX)),
+        value: Set(e.value.clone()),
+        value_norm: Set(e.value.to_lowercase()),
+        kind: Set(e.kind.clone()),
+        is_primary: Set(e.primary),
+    });
     user_emails::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await
@@ -167,19 +155,12 @@ async fn write_emails<C: ConnectionTrait>(
 }
 
 /// Reads the user for update inside a transaction (row-locked on Postgres).
-async fn lock<C: ConnectionTrait>(
-    db: &C,
-    t: TenantId,
-    id: Uuid,
-) -> Result<users::Model, DomainError> {
+async fn lock<C: ConnectionTrait>(db: &C, t: TenantId, id: Uuid) -> Result<users::Model, DomainError> {
     let mut q = scoped(t).filter(users::Column::Id.eq(id.to_string()));
     if db.get_database_backend() == DbBackend::Postgres {
         q = q.lock_exclusive();
     }
-    q.one(db)
-        .await
-        .ctx("reading a user")?
-        .ok_or_else(|| not_found(id))
+    q.one(db).await.ctx("reading a user")?.ok_or_else(|| not_found(id))
 }
 
 fn check_version(current: i64, if_match: IfMatch) -> Result<(), DomainError> {
@@ -259,12 +240,7 @@ impl SqlUserStore {
 #[async_trait]
 impl UserStore for SqlUserStore {
     #[tracing::instrument(skip(self), err)]
-    async fn get(
-        &self,
-        t: TenantId,
-        id: Uuid,
-        load_refs: bool,
-    ) -> Result<Option<User>, DomainError> {
+    async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<User>, DomainError> {
         let Some(m) = scoped(t)
             .filter(users::Column::Id.eq(id.to_string()))
             .one(&self.db)
@@ -290,49 +266,42 @@ impl UserStore for SqlUserStore {
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<User>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
-            select = select.filter(condition(
-                f,
-                Resource::User,
-                self.db.get_database_backend(),
-            )?);
+            select = select.filter(condition(f, Resource::User, self.db.get_database_backend())?);
         }
         let total = select.clone().count(&self.db).await.ctx("counting users")?;
         if q.count == 0 {
             return Ok(Page {
                 total,
                 items: Vec::new(),
+                next: None,
+                previous: None,
             });
         }
-        let rows = select
-            .order_by_asc(users::Column::Id)
-            .offset(q.start_index.saturating_sub(1))
-            .limit(q.count)
-            .all(&self.db)
-            .await
-            .ctx("listing users")?;
+        let page = crate::filter::fetch_page(&self.db, select, Resource::User, q).await?;
         let mut groups = if q.load_refs {
-            let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+            let ids: Vec<String> = page.rows.iter().map(|m| m.id.clone()).collect();
             Some(groups_of(&self.db, t, &ids).await?)
         } else {
             None
         };
-        let items = rows
+        let items = page
+            .rows
             .into_iter()
             .map(|m| {
-                let g = groups.as_mut().map(|g| g.remove(&m.id).unwrap_or_default());
-                to_domain(m, g)
+                let refs = groups.as_mut().map(|g| g.remove(&m.id).unwrap_or_default());
+                to_domain(m, refs)
             })
             .collect::<Result<_, _>>()?;
-        Ok(Page { total, items })
+        Ok(Page {
+            total,
+            items,
+            next: page.next,
+            previous: page.previous,
+        })
     }
 
     #[tracing::instrument(skip(self, doc), err)]
-    async fn insert(
-        &self,
-        t: TenantId,
-        actor: &Actor,
-        mut doc: Document,
-    ) -> Result<User, DomainError> {
+    async fn insert(&self, t: TenantId, actor: &Actor, mut doc: Document) -> Result<User, DomainError> {
         doc.entry("active").or_insert(Value::Bool(true));
         let cols = UserColumns::of(&doc);
         let id = Uuid::now_v7();
@@ -366,6 +335,8 @@ impl UserStore for SqlUserStore {
             })?;
         write_emails(&txn, t, &id.to_string(), &cols).await?;
         outbox::push(&txn, &event(t, actor, EventType::UserCreated, id, &cols)).await?;
+        // A new user has no groups yet: only the connection's default role can apply.
+        crate::roles::recompute(&txn, &self.catalogue, t, actor, &[id.to_string()]).await?;
         txn.commit().await.ctx("committing a new user")?;
         Ok(User {
             id,
@@ -429,13 +400,7 @@ impl UserStore for SqlUserStore {
     }
 
     #[tracing::instrument(skip(self), err)]
-    async fn delete(
-        &self,
-        t: TenantId,
-        actor: &Actor,
-        id: Uuid,
-        if_match: IfMatch,
-    ) -> Result<(), DomainError> {
+    async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
@@ -451,10 +416,7 @@ impl UserStore for SqlUserStore {
         let group_ids: Vec<String> = member_of.into_iter().map(|m| m.group_id).collect();
         if !group_ids.is_empty() {
             groups::Entity::update_many()
-                .col_expr(
-                    groups::Column::Version,
-                    Expr::col(groups::Column::Version).add(1),
-                )
+                .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
                 .col_expr(groups::Column::UpdatedAt, Expr::val(now))
                 .filter(groups::Column::TenantId.eq(t.to_string()))
                 .filter(groups::Column::Id.is_in(group_ids.clone()))
@@ -486,6 +448,7 @@ impl UserStore for SqlUserStore {
             .await
             .ctx("tombstoning a user")?;
         let cols = UserColumns::of(&serde_json::from_str(&current.doc).unwrap_or_default());
+        crate::roles::forget(&txn, t, &id.to_string()).await?;
         let mut ev = event(t, actor, EventType::UserDeleted, id, &cols);
         ev.data["groups"] = json!(group_ids);
         outbox::push(&txn, &ev).await?;

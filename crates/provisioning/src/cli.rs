@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -15,11 +16,9 @@ use persistence::{Database, Stores};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::saml_metadata::{
-    parse_idp_metadata, parse_pem_certificates, sp_values, validate_sso_url,
-};
 use crate::settings::Settings;
 use crate::startup::{Application, Roles};
+use domain::saml_metadata::{parse_idp_metadata, parse_pem_certificates, sp_values, validate_sso_url};
 
 /// The BetaTesting provisioning platform: SCIM 2.0 provisioning and SAML SSO.
 #[derive(Debug, Parser)]
@@ -51,6 +50,39 @@ pub enum Command {
     /// SCIM provisioning.
     #[command(subcommand)]
     Scim(ScimCommand),
+    /// Role mappings (pushed IdP group -> BetaTesting role).
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Mints an admin API token with the configured HS256 key.
+    AdminToken {
+        /// Who the token is for (an email).
+        #[arg(long)]
+        sub: String,
+        /// admin, account_manager or viewer.
+        #[arg(long)]
+        role: String,
+        /// Lifetime: e.g. 30m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Maps a pushed group (by display name) to a role; replaces that group's mapping.
+    Map {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Lists the tenant's mappings.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,7 +217,11 @@ async fn serve(settings: &Settings, roles: Roles) -> Result<Option<Value>, Failu
         );
     }
     let app = Application::build(settings, roles, roles == Roles::All).await?;
-    tracing::info!(scim_port = ?app.scim_port(), admin_port = ?app.admin_port(), "listening");
+    tracing::info!(
+        scim_port = app.scim_port().unwrap_or_default(),
+        admin_port = app.admin_port().unwrap_or_default(),
+        "listening"
+    );
     app.run_until_stopped().await?;
     Ok(None)
 }
@@ -195,7 +231,7 @@ async fn stores(settings: &Settings) -> Result<Stores, Failure> {
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
-    Ok(db.stores())
+    Ok(db.stores(Arc::new(settings.roles.catalogue()?)))
 }
 
 async fn tenant(stores: &Stores, slug: &str) -> Result<Tenant, Failure> {
@@ -225,10 +261,7 @@ async fn execute(command: Command, settings: &Settings) -> Result<Option<Value>,
         }
         Command::Tenant(TenantCommand::Create { slug, name }) => {
             let stores = stores(settings).await?;
-            let t = stores
-                .tenants
-                .create(&actor, Slug::parse(&slug)?, name)
-                .await?;
+            let t = stores.tenants.create(&actor, Slug::parse(&slug)?, name).await?;
             Ok(Some(tenant_json(&t)))
         }
         Command::Sso(SsoCommand::SetSaml(args)) => set_saml(settings, args).await,
@@ -255,6 +288,61 @@ async fn execute(command: Command, settings: &Settings) -> Result<Option<Value>,
             ))
         }
         Command::Scim(ScimCommand::Token(cmd)) => token_command(settings, cmd).await,
+        Command::Roles(cmd) => roles_command(settings, cmd).await,
+        Command::AdminToken { sub, role, ttl } => {
+            let role = admin_api::auth::AdminRole::parse(&role).ok_or_else(|| {
+                Failure::Refused(format!("--role must be admin, account_manager or viewer, not '{role}'"))
+            })?;
+            let ttl = parse_ttl(&ttl)?;
+            let token = settings.jwt()?.mint(&sub, role, ttl)?;
+            Ok(Some(
+                json!({"token": token, "sub": sub, "role": role, "expires_at": chrono::Utc::now() + ttl}),
+            ))
+        }
+    }
+}
+
+fn parse_ttl(s: &str) -> Result<chrono::Duration, Failure> {
+    let bad = || Failure::Refused(format!("--ttl must look like 30m, 1h or 7d, not '{s}'"));
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return Err(bad()),
+    };
+    if n <= 0 || d > chrono::Duration::days(366) {
+        return Err(bad());
+    }
+    Ok(d)
+}
+
+async fn roles_command(settings: &Settings, cmd: RolesCommand) -> Result<Option<Value>, Failure> {
+    let stores = stores(settings).await?;
+    match cmd {
+        RolesCommand::Map {
+            tenant: slug,
+            group,
+            role,
+        } => {
+            let t = tenant(&stores, &slug).await?;
+            let mut mappings = stores.roles.mappings(t.id).await?;
+            mappings.retain(|m| m.group.to_lowercase() != group.trim().to_lowercase());
+            mappings.push(domain::roles::RoleMapping { group, role });
+            let stored = stores.roles.replace_mappings(t.id, &Actor::System, mappings).await?;
+            Ok(Some(
+                serde_json::to_value(stored).map_err(|e| Failure::Unexpected(e.into()))?,
+            ))
+        }
+        RolesCommand::List { tenant: slug } => {
+            let t = tenant(&stores, &slug).await?;
+            let stored = stores.roles.mappings(t.id).await?;
+            Ok(Some(
+                serde_json::to_value(stored).map_err(|e| Failure::Unexpected(e.into()))?,
+            ))
+        }
     }
 }
 
@@ -268,10 +356,7 @@ async fn issue(
         .await
         .map_err(|e| Failure::Unexpected(e.into()))??;
     let expires = days.map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d)));
-    let info = stores
-        .tokens
-        .insert(t.id, &Actor::System, &new, label, expires)
-        .await?;
+    let info = stores.tokens.insert(t.id, &Actor::System, &new, label, expires).await?;
     Ok((
         new.plaintext.clone(),
         new.id,
@@ -322,15 +407,9 @@ async fn token_command(settings: &Settings, cmd: TokenCommand) -> Result<Option<
 
 async fn set_saml(settings: &Settings, args: SetSamlArgs) -> Result<Option<Value>, Failure> {
     let read = |p: &PathBuf| {
-        std::fs::read_to_string(p)
-            .map_err(|e| Failure::Refused(format!("cannot read {}: {e}", p.display())))
+        std::fs::read_to_string(p).map_err(|e| Failure::Refused(format!("cannot read {}: {e}", p.display())))
     };
-    let idp = match (
-        &args.metadata_file,
-        &args.entity_id,
-        &args.sso_url,
-        &args.cert_file,
-    ) {
+    let idp = match (&args.metadata_file, &args.entity_id, &args.sso_url, &args.cert_file) {
         (Some(file), None, None, None) => parse_idp_metadata(&read(file)?)?,
         (None, Some(entity_id), Some(sso_url), Some(cert)) => {
             validate_sso_url(sso_url)?;
@@ -342,8 +421,7 @@ async fn set_saml(settings: &Settings, args: SetSamlArgs) -> Result<Option<Value
         }
         _ => {
             return Err(Failure::Refused(
-                "give either --metadata-file, or all of --entity-id, --sso-url and --cert-file"
-                    .into(),
+                "give either --metadata-file, or all of --entity-id, --sso-url and --cert-file".into(),
             ));
         }
     };

@@ -2,7 +2,6 @@
 //! only crate that knows every other one.
 
 pub mod cli;
-pub mod saml_metadata;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -24,6 +24,26 @@ pub struct Settings {
     #[serde(default)]
     pub log: LogSettings,
     pub scim: ScimSettings,
+    #[serde(default)]
+    pub roles: RolesSettings,
+}
+
+/// `roles.*`: the role catalogue (SPEC §6 defaults when absent).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesSettings {
+    /// `[[roles.catalogue]]` tables with `key`, `name`, `precedence`, `landing_path`.
+    pub catalogue: Option<Vec<domain::roles::RoleDef>>,
+}
+
+impl RolesSettings {
+    /// The configured catalogue, or the default one.
+    pub fn catalogue(&self) -> anyhow::Result<domain::roles::RoleCatalogue> {
+        match &self.catalogue {
+            Some(list) => Ok(domain::roles::RoleCatalogue::new(list.clone())?),
+            None => Ok(domain::roles::RoleCatalogue::default()),
+        }
+    }
 }
 
 /// `database.*`.
@@ -87,14 +107,8 @@ pub struct JwtSettings {
 impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtSettings")
-            .field(
-                "hs256_secret",
-                &self.hs256_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "public_key_pem",
-                &self.public_key_pem.as_ref().map(|_| "<set>"),
-            )
+            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<redacted>"))
+            .field("public_key_pem", &self.public_key_pem.as_ref().map(|_| "<set>"))
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -172,11 +186,10 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if !self.http.public_base_url.starts_with("http://")
-            && !self.http.public_base_url.starts_with("https://")
-        {
+        if !self.http.public_base_url.starts_with("http://") && !self.http.public_base_url.starts_with("https://") {
             anyhow::bail!("http.public_base_url must be an http:// or https:// URL");
         }
+        self.roles.catalogue()?;
         if self.scim.max_results == 0 {
             anyhow::bail!("scim.max_results must be at least 1");
         }
@@ -187,6 +200,17 @@ impl Settings {
             anyhow::bail!("log.format must be 'pretty' or 'json', not '{f}'");
         }
         Ok(())
+    }
+
+    /// The admin JWT verifier (the development secret when nothing is configured).
+    pub fn jwt(&self) -> anyhow::Result<admin_api::auth::JwtConfig> {
+        let j = &self.admin.jwt;
+        match (&j.hs256_secret, &j.public_key_pem) {
+            (Some(_), Some(_)) => anyhow::bail!("set admin.jwt.hs256_secret or admin.jwt.public_key_pem, not both"),
+            (Some(secret), None) => admin_api::auth::JwtConfig::hs256(secret, j.issuer.clone(), j.audience.clone()),
+            (None, Some(pem)) => admin_api::auth::JwtConfig::public_key(pem, j.issuer.clone(), j.audience.clone()),
+            (None, None) => admin_api::auth::JwtConfig::hs256(DEV_JWT_SECRET, j.issuer.clone(), j.audience.clone()),
+        }
     }
 
     /// The SCIM base URL that customers paste into their IdP.

@@ -5,13 +5,19 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use admin_api::AdminState;
+use admin_api::problem::Problem;
 use anyhow::Context;
+use domain::roles::RoleCatalogue;
 use persistence::{Database, Stores};
 use scim_api::ScimState;
 use scim_api::auth::TokenAuth;
 use scim_api::telemetry::TenantRootSpan;
 use serde_json::json;
 use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::settings::Settings;
 
@@ -32,6 +38,7 @@ pub struct Application {
     pub db: Database,
     pub stores: Stores,
     pub auth: Arc<TokenAuth>,
+    pub catalogue: Arc<RoleCatalogue>,
 }
 
 async fn healthz() -> HttpResponse {
@@ -42,9 +49,16 @@ async fn readyz(db: web::Data<Database>) -> HttpResponse {
     if db.ping().await {
         HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"}))
     } else {
-        HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "not ready", "database": "unreachable"}))
+        HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "database": "unreachable"}))
     }
+}
+
+async fn admin_not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, Problem> {
+    Err(Problem::not_found(format!(
+        "no admin endpoint at {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 fn bind(addr: &str) -> anyhow::Result<(TcpListener, u16)> {
@@ -62,11 +76,9 @@ impl Application {
         if migrate {
             db.migrate().await.context("applying migrations")?;
         }
-        let stores = db.stores();
-        let auth = Arc::new(TokenAuth::new(
-            stores.tokens.clone(),
-            settings.scim.token_cache,
-        ));
+        let catalogue = Arc::new(settings.roles.catalogue()?);
+        let stores = db.stores(catalogue.clone());
+        let auth = Arc::new(TokenAuth::new(stores.tokens.clone(), settings.scim.token_cache));
         let mut app = Self {
             scim: None,
             admin: None,
@@ -74,6 +86,7 @@ impl Application {
             db,
             stores,
             auth,
+            catalogue,
         };
         if matches!(roles, Roles::All | Roles::ScimApi) {
             app.scim = Some(app.scim_server(settings)?);
@@ -94,11 +107,13 @@ impl Application {
             base_url: settings.scim_base_url(),
             max_results: settings.scim.max_results,
             max_body_bytes: settings.scim.max_body_bytes,
+            request_log: Some(self.stores.request_log.clone()),
         });
         let db = web::Data::new(self.db.clone());
         let limit = settings.scim.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(scim_api::request_log::record))
                 .wrap(TracingLogger::<TenantRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(db.clone())
@@ -115,12 +130,31 @@ impl Application {
     fn admin_server(&self, settings: &Settings) -> anyhow::Result<(Server, u16)> {
         let (listener, port) = bind(&settings.http.admin_listen)?;
         let db = web::Data::new(self.db.clone());
+        let auth = self.auth.clone();
+        let state = web::Data::new(AdminState {
+            tenants: self.stores.tenants.clone(),
+            tokens: self.stores.tokens.clone(),
+            roles: self.stores.roles.clone(),
+            directory: self.stores.directory.clone(),
+            catalogue: self.catalogue.clone(),
+            jwt: settings.jwt()?,
+            public_base_url: settings.http.public_base_url.clone(),
+            on_tokens_revoked: Arc::new(move |ids: &[uuid::Uuid]| auth.evict(ids)),
+        });
         let server = HttpServer::new(move || {
-            App::new()
-                .wrap(TracingLogger::<TenantRootSpan>::new())
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(admin_api::ApiDoc::openapi())
+                .app_data(state.clone())
                 .app_data(db.clone())
+                .configure(admin_api::configure)
+                .split_for_parts();
+            app.wrap(TracingLogger::<TenantRootSpan>::new())
+                .configure(admin_api::extractor_config)
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .service(SwaggerUi::new("/admin/docs/{_:.*}").url("/admin/openapi.json", api))
+                .default_service(web::to(admin_not_found))
         })
         .listen(listener)?
         .run();
@@ -140,11 +174,7 @@ impl Application {
     /// Serves until a listener stops (both stop gracefully on SIGTERM / ctrl-c).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let auth = self.auth.clone();
-        let servers: Vec<Server> = [self.scim, self.admin]
-            .into_iter()
-            .flatten()
-            .map(|s| s.0)
-            .collect();
+        let servers: Vec<Server> = [self.scim, self.admin].into_iter().flatten().map(|s| s.0).collect();
         let results = futures_util::future::join_all(servers).await;
         if let Some(m) = self.maintenance {
             m.abort();

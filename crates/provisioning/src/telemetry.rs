@@ -25,11 +25,7 @@ pub fn init(log: &LogSettings) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr.with_max_level(tracing::Level::TRACE));
     let _ = if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init()
+        builder.json().flatten_event(true).with_current_span(true).try_init()
     } else {
         builder.try_init()
     };

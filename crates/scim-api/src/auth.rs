@@ -95,10 +95,9 @@ impl TokenAuth {
         let plaintext = presented.to_owned();
         let hash = record.hash.clone();
         let span = tracing::Span::current();
-        let ok =
-            tokio::task::spawn_blocking(move || span.in_scope(|| verify_secret(&plaintext, &hash)))
-                .await
-                .map_err(|e| ScimError::from(domain::DomainError::Unexpected(e.into())))?;
+        let ok = tokio::task::spawn_blocking(move || span.in_scope(|| verify_secret(&plaintext, &hash)))
+            .await
+            .map_err(|e| ScimError::from(domain::DomainError::Unexpected(e.into())))?;
         if !ok {
             return Err(refused());
         }
@@ -187,23 +186,16 @@ impl FromRequest for TenantContext {
             if let Some(ctx) = req.extensions().get::<TenantContext>() {
                 return Ok(*ctx);
             }
-            let state = req
-                .app_data::<web::Data<ScimState>>()
-                .cloned()
-                .ok_or_else(|| {
-                    ScimError::from(domain::DomainError::Unexpected(anyhow::anyhow!(
-                        "SCIM state missing"
-                    )))
-                })?;
+            let state = req.app_data::<web::Data<ScimState>>().cloned().ok_or_else(|| {
+                ScimError::from(domain::DomainError::Unexpected(anyhow::anyhow!("SCIM state missing")))
+            })?;
             let presented = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| {
                     let (scheme, token) = v.trim().split_once(' ')?;
-                    scheme
-                        .eq_ignore_ascii_case("bearer")
-                        .then(|| token.trim().to_owned())
+                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
                 })
                 .ok_or_else(refused)?;
             let ctx = state.auth.authenticate(&presented).await?;

@@ -36,13 +36,7 @@ impl FromRequest for ScimBody {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
         // Okta's own captures send application/scim+json; its test suite sends
         // application/json; a missing type is read as JSON too.
         let type_ok = match content_type.as_deref() {
@@ -73,10 +67,7 @@ impl FromRequest for ScimBody {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     too_large(limit)
                 } else {
-                    ScimError::bad_request(
-                        ScimType::InvalidSyntax,
-                        "the request body could not be read",
-                    )
+                    ScimError::bad_request(ScimType::InvalidSyntax, "the request body could not be read")
                 }
             })?;
             if bytes.len() > limit {

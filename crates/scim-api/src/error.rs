@@ -22,6 +22,12 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865: the cursor is malformed, altered, or was issued for another query.
+    InvalidCursor,
+    /// RFC 9865: the cursor is older than `cursorTimeout`.
+    ExpiredCursor,
+    /// A `/Bulk` request over `maxPayloadSize` (answered with 413).
+    TooLarge,
 }
 
 impl ScimType {
@@ -38,6 +44,9 @@ impl ScimType {
             Self::InvalidValue => "invalidValue",
             Self::InvalidVers => "invalidVers",
             Self::Sensitive => "sensitive",
+            Self::InvalidCursor => "invalidCursor",
+            Self::ExpiredCursor => "expiredCursor",
+            Self::TooLarge => "tooLarge",
         }
     }
 }
@@ -80,6 +89,19 @@ impl ScimError {
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, None, detail)
     }
+
+    /// The SCIM error body (RFC 7644 §3.12), also used inside `/Bulk` responses.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = json!({
+            "schemas": [domain::schema::ERROR],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let (Some(t), Some(obj)) = (self.scim_type, body.as_object_mut()) {
+            obj.insert("scimType".into(), t.as_str().into());
+        }
+        body
+    }
 }
 
 impl From<DomainError> for ScimError {
@@ -116,14 +138,7 @@ impl ResponseError for ScimError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut body = json!({
-            "schemas": [domain::schema::ERROR],
-            "status": self.status.as_u16().to_string(),
-            "detail": self.detail,
-        });
-        if let (Some(t), Some(obj)) = (self.scim_type, body.as_object_mut()) {
-            obj.insert("scimType".into(), t.as_str().into());
-        }
+        let body = self.body();
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON)));
         if self.status == StatusCode::UNAUTHORIZED {
@@ -135,7 +150,12 @@ impl ResponseError for ScimError {
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
-        res.body(body.to_string())
+        let mut res = res.body(body.to_string());
+        // The request log reads the scimType from here (never the body).
+        if let Some(t) = self.scim_type {
+            res.extensions_mut().insert(t);
+        }
+        res
     }
 }
 
@@ -148,36 +168,16 @@ mod tests {
         let cases: Vec<(DomainError, u16, Option<&str>)> = vec![
             (DomainError::NotFound("x".into()), 404, None),
             (DomainError::Uniqueness("x".into()), 409, Some("uniqueness")),
-            (
-                DomainError::InvalidFilter("x".into()),
-                400,
-                Some("invalidFilter"),
-            ),
-            (
-                DomainError::InvalidSyntax("x".into()),
-                400,
-                Some("invalidSyntax"),
-            ),
-            (
-                DomainError::InvalidPath("x".into()),
-                400,
-                Some("invalidPath"),
-            ),
-            (
-                DomainError::InvalidValue("x".into()),
-                400,
-                Some("invalidValue"),
-            ),
+            (DomainError::InvalidFilter("x".into()), 400, Some("invalidFilter")),
+            (DomainError::InvalidSyntax("x".into()), 400, Some("invalidSyntax")),
+            (DomainError::InvalidPath("x".into()), 400, Some("invalidPath")),
+            (DomainError::InvalidValue("x".into()), 400, Some("invalidValue")),
             (DomainError::NoTarget("x".into()), 400, Some("noTarget")),
             (DomainError::Mutability("x".into()), 400, Some("mutability")),
             (DomainError::PreconditionFailed, 412, None),
             (DomainError::TooMany("x".into()), 400, Some("tooMany")),
             (DomainError::Conflict("x".into()), 409, None),
-            (
-                DomainError::Unexpected(anyhow::anyhow!("secret detail")),
-                500,
-                None,
-            ),
+            (DomainError::Unexpected(anyhow::anyhow!("secret detail")), 500, None),
         ];
         for (err, status, scim_type) in cases {
             let e = ScimError::from(err);

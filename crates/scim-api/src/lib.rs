@@ -6,8 +6,10 @@
 
 pub mod auth;
 pub mod body;
+pub mod cursor;
 pub mod error;
 pub mod render;
+pub mod request_log;
 pub mod routes;
 pub mod telemetry;
 
@@ -28,6 +30,8 @@ pub struct ScimState {
     pub max_results: u64,
     /// The largest request body accepted (RFC 7644 `bulk.maxPayloadSize` is separate).
     pub max_body_bytes: usize,
+    /// Where method, path, status and scimType of each authenticated request are recorded.
+    pub request_log: Option<Arc<dyn domain::ports::RequestLog>>,
 }
 
 /// The base path of the SCIM API.

@@ -26,10 +26,7 @@ pub fn parse_etag(header: &str) -> Result<Option<i64>, ForeignEtag> {
         return Ok(None);
     }
     let h = h.strip_prefix("W/").unwrap_or(h);
-    h.trim_matches('"')
-        .parse::<i64>()
-        .map(Some)
-        .map_err(|_| ForeignEtag)
+    h.trim_matches('"').parse::<i64>().map(Some).map_err(|_| ForeignEtag)
 }
 
 fn schemas(core: &str, doc: &Document) -> Value {
@@ -42,13 +39,7 @@ fn schemas(core: &str, doc: &Document) -> Value {
     Value::Array(list)
 }
 
-fn meta(
-    kind: &str,
-    location: String,
-    created: DateTime<Utc>,
-    modified: DateTime<Utc>,
-    version: i64,
-) -> Value {
+fn meta(kind: &str, location: String, created: DateTime<Utc>, modified: DateTime<Utc>, version: i64) -> Value {
     json!({
         "resourceType": kind,
         "created": time(created),
@@ -156,9 +147,7 @@ impl Projection {
     /// From the `attributes` and `excludedAttributes` query parameters.
     pub fn new(attributes: Option<&str>, excluded: Option<&str>, core: &str) -> Self {
         Self {
-            include: attributes
-                .map(|a| parse_list(a, core))
-                .filter(|l| !l.is_empty()),
+            include: attributes.map(|a| parse_list(a, core)).filter(|l| !l.is_empty()),
             exclude: excluded.map(|e| parse_list(e, core)).unwrap_or_default(),
         }
     }
@@ -189,27 +178,19 @@ impl Projection {
                     return true;
                 }
                 if k.starts_with("urn:") {
-                    let wanted: Vec<&Wanted> = include
-                        .iter()
-                        .filter(|w| w.urn.as_deref() == Some(&k))
-                        .collect();
+                    let wanted: Vec<&Wanted> = include.iter().filter(|w| w.urn.as_deref() == Some(&k)).collect();
                     if wanted.iter().any(|w| w.name.is_empty())
                         || include.iter().any(|w| w.urn.is_none() && w.name == k)
                     {
                         return true;
                     }
                     if let Some(ext) = value.as_object_mut() {
-                        ext.retain(|sub, _| {
-                            wanted.iter().any(|w| w.name == sub.to_ascii_lowercase())
-                        });
+                        ext.retain(|sub, _| wanted.iter().any(|w| w.name == sub.to_ascii_lowercase()));
                         return !ext.is_empty();
                     }
                     return false;
                 }
-                let wanted: Vec<&Wanted> = include
-                    .iter()
-                    .filter(|w| w.urn.is_none() && w.name == k)
-                    .collect();
+                let wanted: Vec<&Wanted> = include.iter().filter(|w| w.urn.is_none() && w.name == k).collect();
                 if wanted.is_empty() {
                     return false;
                 }
@@ -235,10 +216,7 @@ impl Projection {
                     ALWAYS.contains(&k.as_str()) || k != w.name
                 }),
                 (None, Some(sub)) => {
-                    let key = obj
-                        .keys()
-                        .find(|k| k.to_ascii_lowercase() == w.name)
-                        .cloned();
+                    let key = obj.keys().find(|k| k.to_ascii_lowercase() == w.name).cloned();
                     if let Some(v) = key.and_then(|k| obj.get_mut(&k)) {
                         drop_sub(v, sub);
                     }

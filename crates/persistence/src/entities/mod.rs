@@ -3,8 +3,11 @@
 pub mod group_memberships;
 pub mod groups;
 pub mod outbox;
+pub mod role_mappings;
+pub mod scim_request_log;
 pub mod scim_tokens;
 pub mod sso_connections;
 pub mod tenants;
 pub mod user_emails;
+pub mod user_roles;
 pub mod users;

@@ -16,24 +16,11 @@ async fn twenty_concurrent_creates_of_one_user_name_give_one_201_and_nineteen_40
             b["userName"] = json!("RACE@acme.test");
         }
         let app = &app;
-        async move {
-            app.scim(Method::POST, "/Users", Some(&b))
-                .await
-                .status()
-                .as_u16()
-        }
+        async move { app.scim(Method::POST, "/Users", Some(&b)).await.status().as_u16() }
     }))
     .await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
     let (_, list) = app.get("/Users").await;
     assert_eq!(list["totalResults"], 1);
     Ok(())
@@ -48,18 +35,19 @@ async fn eight_clients_patching_different_users_into_one_group_lose_no_member() 
         users.push(app.create_user(&format!("tester{i}@acme.test")).await);
     }
     for round in 0..3 {
-        let batch: Vec<String> = if round == 0 {
-            users.clone()
-        } else {
-            Vec::new()
-        };
+        let batch: Vec<String> = if round == 0 { users.clone() } else { Vec::new() };
         let statuses: Vec<u16> = join_all(batch.iter().map(|u| {
             let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "add", "path": "members", "value": [{"value": u}]},
                                {"op": "replace", "value": {"id": group, "displayName": "Testers"}}]});
             let app = &app;
             let group = &group;
-            async move { app.scim(Method::PATCH, &format!("/Groups/{group}"), Some(&patch)).await.status().as_u16() }
+            async move {
+                app.scim(Method::PATCH, &format!("/Groups/{group}"), Some(&patch))
+                    .await
+                    .status()
+                    .as_u16()
+            }
         }))
         .await;
         assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");

@@ -31,14 +31,9 @@ async fn each_scim_write_leaves_exactly_one_event_of_the_right_type_and_tenant()
         )
         .await;
     assert_eq!(status, 200);
-    let mut want: Vec<String> = [
-        "user.created",
-        "user.updated",
-        "user.deactivated",
-        "user.reactivated",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut want: Vec<String> = ["user.created", "user.updated", "user.deactivated", "user.reactivated"]
+        .map(String::from)
+        .to_vec();
     // A write that changes nothing emits nothing.
     let (status, _) = app
         .patch(

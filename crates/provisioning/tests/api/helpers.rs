@@ -7,8 +7,7 @@ use domain::events::Actor;
 use domain::tenant::{SamlIdp, Slug, TenantId};
 use persistence::{Database, Stores};
 use provisioning::settings::{
-    AdminSettings, DatabaseSettings, HttpSettings, LogSettings, RedisSettings, ScimSettings,
-    Settings,
+    AdminSettings, DatabaseSettings, HttpSettings, LogSettings, RedisSettings, RolesSettings, ScimSettings, Settings,
 };
 use provisioning::startup::{Application, Roles};
 use reqwest::{Method, Response};
@@ -24,9 +23,7 @@ pub async fn fresh_database_url() -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let name = format!("test_{}", Uuid::new_v4().simple());
-            let server = Database::connect(&url)
-                .await
-                .expect("connect to the Postgres server");
+            let server = Database::connect(&url).await.expect("connect to the Postgres server");
             server
                 .connection()
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
@@ -36,8 +33,7 @@ pub async fn fresh_database_url() -> String {
             format!("{base}/{name}")
         }
         _ => {
-            let path = std::env::temp_dir()
-                .join(format!("provisioning-test-{}.db", Uuid::new_v4().simple()));
+            let path = std::env::temp_dir().join(format!("provisioning-test-{}.db", Uuid::new_v4().simple()));
             format!("sqlite://{}?mode=rwc", path.display())
         }
     }
@@ -62,6 +58,7 @@ pub fn settings(database_url: String) -> Settings {
             max_body_bytes: 64 * 1024,
             token_cache: true,
         },
+        roles: RolesSettings::default(),
     }
 }
 
@@ -131,19 +128,13 @@ impl TestApp {
         let t = self
             .stores
             .tenants
-            .create(
-                &Actor::System,
-                Slug::parse(slug).expect("slug"),
-                format!("{slug} Inc."),
-            )
+            .create(&Actor::System, Slug::parse(slug).expect("slug"), format!("{slug} Inc."))
             .await
             .expect("create tenant");
         let idp = SamlIdp {
             entity_id: format!("http://www.okta.com/{slug}"),
             sso_url: format!("https://{slug}.okta.com/app/sso/saml"),
-            certificates: vec![
-                "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n".into(),
-            ],
+            certificates: vec!["-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n".into()],
         };
         self.stores
             .tenants
@@ -163,11 +154,7 @@ impl TestApp {
         }
     }
 
-    pub async fn issue_token(
-        &self,
-        t: TenantId,
-        expires: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> (String, Uuid) {
+    pub async fn issue_token(&self, t: TenantId, expires: Option<chrono::DateTime<chrono::Utc>>) -> (String, Uuid) {
         let new = domain::token::generate().expect("generate a token");
         self.stores
             .tokens
@@ -182,13 +169,7 @@ impl TestApp {
         self.scim_as(&self.tenant.token, method, path, body).await
     }
 
-    pub async fn scim_as(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Response {
+    pub async fn scim_as(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Response {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -219,10 +200,7 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str) -> u16 {
-        self.scim(Method::DELETE, path, None)
-            .await
-            .status()
-            .as_u16()
+        self.scim(Method::DELETE, path, None).await.status().as_u16()
     }
 
     /// Creates a user with Okta's create body and returns its id.
@@ -235,7 +213,10 @@ impl TestApp {
     pub async fn create_group(&self, name: &str, members: &[&str]) -> String {
         let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
         let (status, body) = self
-            .post("/Groups", &json!({"schemas": [domain::schema::GROUP_SCHEMA], "displayName": name, "members": members}))
+            .post(
+                "/Groups",
+                &json!({"schemas": [domain::schema::GROUP_SCHEMA], "displayName": name, "members": members}),
+            )
             .await;
         assert_eq!(status, 201, "creating group {name}: {body}");
         body["id"].as_str().expect("id").to_owned()
@@ -270,10 +251,7 @@ impl TestApp {
 
     /// The newest event's envelope.
     pub async fn events(&self, t: TenantId) -> Vec<Value> {
-        self.db
-            .events_after(t, None, 10_000)
-            .await
-            .expect("read events")
+        self.db.events_after(t, None, 10_000).await.expect("read events")
     }
 }
 
@@ -307,19 +285,9 @@ pub fn okta_user(user_name: &str) -> Value {
 }
 
 /// Asserts a SCIM error body: schema, string status, scimType.
-pub fn assert_scim_error(
-    status: u16,
-    body: &Value,
-    want_status: u16,
-    want_type: Option<&str>,
-    context: &str,
-) {
+pub fn assert_scim_error(status: u16, body: &Value, want_status: u16, want_type: Option<&str>, context: &str) {
     assert_eq!(status, want_status, "{context}: {body}");
-    assert_eq!(
-        body["schemas"][0],
-        domain::schema::ERROR,
-        "{context}: {body}"
-    );
+    assert_eq!(body["schemas"][0], domain::schema::ERROR, "{context}: {body}");
     assert_eq!(
         body["status"],
         want_status.to_string(),
@@ -331,10 +299,7 @@ pub fn assert_scim_error(
     );
     match want_type {
         Some(t) => assert_eq!(body["scimType"], t, "{context}: {body}"),
-        None => assert!(
-            body.get("scimType").is_none(),
-            "{context}: unexpected scimType: {body}"
-        ),
+        None => assert!(body.get("scimType").is_none(), "{context}: unexpected scimType: {body}"),
     }
 }
 
@@ -342,9 +307,7 @@ pub fn encode(filter: &str) -> String {
     filter
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

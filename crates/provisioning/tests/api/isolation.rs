@@ -6,8 +6,7 @@ use serde_json::json;
 use crate::helpers::{TestResult, assert_scim_error, encode, okta_user, read, spawn_app};
 
 #[tokio::test]
-async fn another_tenants_resources_answer_404_on_every_endpoint_and_never_appear_in_lists()
--> TestResult {
+async fn another_tenants_resources_answer_404_on_every_endpoint_and_never_appear_in_lists() -> TestResult {
     let app = spawn_app().await;
     let globex = app.new_tenant("globex").await;
     // Same userName in both tenants is fine.
@@ -43,18 +42,10 @@ async fn another_tenants_resources_answer_404_on_every_endpoint_and_never_appear
     let calls: Vec<(Method, String, Option<serde_json::Value>)> = vec![
         (Method::GET, format!("/Users/{their_user}"), None),
         (Method::PUT, format!("/Users/{their_user}"), Some(user_body)),
-        (
-            Method::PATCH,
-            format!("/Users/{their_user}"),
-            Some(patch.clone()),
-        ),
+        (Method::PATCH, format!("/Users/{their_user}"), Some(patch.clone())),
         (Method::DELETE, format!("/Users/{their_user}"), None),
         (Method::GET, format!("/Groups/{their_group}"), None),
-        (
-            Method::PUT,
-            format!("/Groups/{their_group}"),
-            Some(group_body),
-        ),
+        (Method::PUT, format!("/Groups/{their_group}"), Some(group_body)),
         (
             Method::PATCH,
             format!("/Groups/{their_group}"),
@@ -68,32 +59,18 @@ async fn another_tenants_resources_answer_404_on_every_endpoint_and_never_appear
     }
     // Their resources are untouched.
     let (status, still) = read(
-        app.scim_as(
-            &globex.token,
-            Method::GET,
-            &format!("/Users/{their_user}"),
-            None,
-        )
-        .await,
+        app.scim_as(&globex.token, Method::GET, &format!("/Users/{their_user}"), None)
+            .await,
     )
     .await;
     assert_eq!((status, still["active"].clone()), (200, json!(true)));
     let (status, g) = read(
-        app.scim_as(
-            &globex.token,
-            Method::GET,
-            &format!("/Groups/{their_group}"),
-            None,
-        )
-        .await,
+        app.scim_as(&globex.token, Method::GET, &format!("/Groups/{their_group}"), None)
+            .await,
     )
     .await;
     assert_eq!(
-        (
-            status,
-            g["displayName"].clone(),
-            g["members"].as_array().map(Vec::len)
-        ),
+        (status, g["displayName"].clone(), g["members"].as_array().map(Vec::len)),
         (200, json!("Admins"), Some(1))
     );
 
@@ -102,17 +79,11 @@ async fn another_tenants_resources_answer_404_on_every_endpoint_and_never_appear
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["Resources"][0]["id"], ours.as_str());
     let (_, list) = app
-        .get(&format!(
-            "/Users?filter={}",
-            encode(&format!("id eq \"{their_user}\""))
-        ))
+        .get(&format!("/Users?filter={}", encode(&format!("id eq \"{their_user}\""))))
         .await;
     assert_eq!(list["totalResults"], 0);
     let (_, list) = app
-        .get(&format!(
-            "/Groups?filter={}",
-            encode("displayName eq \"Admins\"")
-        ))
+        .get(&format!("/Groups?filter={}", encode("displayName eq \"Admins\"")))
         .await;
     assert_eq!(list["totalResults"], 0);
     let (_, list) = app
@@ -130,24 +101,11 @@ async fn another_tenants_resources_answer_404_on_every_endpoint_and_never_appear
             &json!({"displayName": "Mixed", "members": [{"value": their_user}]}),
         )
         .await;
-    assert_scim_error(
-        status,
-        &body,
-        400,
-        Some("invalidValue"),
-        "foreign member on create",
-    );
+    assert_scim_error(status, &body, 400, Some("invalidValue"), "foreign member on create");
     let group = app.create_group("Ours", &[&ours]).await;
-    let add =
-        json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": their_user}]}]});
+    let add = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": their_user}]}]});
     let (status, body) = app.patch(&format!("/Groups/{group}"), &add).await;
-    assert_scim_error(
-        status,
-        &body,
-        400,
-        Some("invalidValue"),
-        "foreign member on patch",
-    );
+    assert_scim_error(status, &body, 400, Some("invalidValue"), "foreign member on patch");
     assert_eq!(
         app.member_ids(&group).await,
         vec![ours.clone()],
@@ -159,12 +117,6 @@ async fn another_tenants_resources_answer_404_on_every_endpoint_and_never_appear
             &json!({"displayName": "Ours", "members": [{"value": their_user}]}),
         )
         .await;
-    assert_scim_error(
-        status,
-        &body,
-        400,
-        Some("invalidValue"),
-        "foreign member on put",
-    );
+    assert_scim_error(status, &body, 400, Some("invalidValue"), "foreign member on put");
     Ok(())
 }

@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestResult, assert_scim_error, encode, okta_user, spawn_app};
 
 #[tokio::test]
-async fn connector_probe_on_an_empty_tenant_gets_an_empty_list_response_with_integers() -> TestResult
-{
+async fn connector_probe_on_an_empty_tenant_gets_an_empty_list_response_with_integers() -> TestResult {
     let app = spawn_app().await;
     let res = app
         .scim(reqwest::Method::GET, "/Users?startIndex=1&count=2", None)
@@ -48,32 +47,23 @@ async fn okta_user_lifecycle_from_assignment_to_deactivation_and_back() -> TestR
     assert_eq!(created["meta"]["resourceType"], "User");
     assert_eq!(created["userName"], user_name);
     assert_eq!(created["active"], true);
-    assert_eq!(
-        created["name"],
-        json!({"givenName": "Test", "familyName": "User"})
-    );
+    assert_eq!(created["name"], json!({"givenName": "Test", "familyName": "User"}));
     assert_eq!(
         created["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
         "Sales"
     );
     assert_eq!(created["groups"], json!([]));
+    assert!(created.get("password").is_none(), "the password is never returned");
     assert!(
-        created.get("password").is_none(),
-        "the password is never returned"
+        created["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"))
     );
-    assert!(created["schemas"].as_array().unwrap().contains(&json!(
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-    )));
 
     // A case variant of the userName is the same user: 409 uniqueness.
     let (status, body) = app.post("/Users", &okta_user("TEST.USER@OKTA.LOCAL")).await;
-    assert_scim_error(
-        status,
-        &body,
-        409,
-        Some("uniqueness"),
-        "case-variant userName",
-    );
+    assert_scim_error(status, &body, 409, Some("uniqueness"), "case-variant userName");
 
     // The filter is case-insensitive on userName too.
     let (status, body) = app
@@ -160,10 +150,7 @@ async fn okta_group_push_membership_rename_and_delete() -> TestResult {
     assert_eq!(admins["displayName"], "Admins");
     assert_eq!(admins["members"], json!([]));
     let (status, body) = app
-        .get(&format!(
-            "/Groups?filter={}",
-            encode("displayName eq \"admins\"")
-        ))
+        .get(&format!("/Groups?filter={}", encode("displayName eq \"admins\"")))
         .await;
     assert_eq!(
         (status, body["totalResults"].clone()),
@@ -173,8 +160,11 @@ async fn okta_group_push_membership_rename_and_delete() -> TestResult {
 
     // Push with members.
     let (status, support) = app
-        .post("/Groups", &json!({"displayName": "Support", "members": [
-            {"value": alice, "display": "alice@acme.test"}, {"value": bob, "display": "bob@acme.test"}]}))
+        .post(
+            "/Groups",
+            &json!({"displayName": "Support", "members": [
+            {"value": alice, "display": "alice@acme.test"}, {"value": bob, "display": "bob@acme.test"}]}),
+        )
         .await;
     assert_eq!(status, 201, "{support}");
     let support_id = support["id"].as_str().unwrap().to_owned();
@@ -191,11 +181,7 @@ async fn okta_group_push_membership_rename_and_delete() -> TestResult {
         {"op": "add", "path": "members", "value": [{"value": carol, "display": "carol@acme.test"}]},
         {"op": "replace", "value": {"id": support_id, "displayName": "Support"}}]});
     let res = app
-        .scim(
-            reqwest::Method::PATCH,
-            &format!("/Groups/{support_id}"),
-            Some(&patch),
-        )
+        .scim(reqwest::Method::PATCH, &format!("/Groups/{support_id}"), Some(&patch))
         .await;
     assert_eq!(res.status(), 204);
     assert!(res.headers().contains_key("etag"));
@@ -209,23 +195,21 @@ async fn okta_group_push_membership_rename_and_delete() -> TestResult {
                "Operations": [{"op": "replace", "path": "members", "value": members}]})
     };
     let (status, _) = app
-        .patch(
-            &format!("/Groups/{support_id}"),
-            &replace(json!([{"value": alice}])),
-        )
+        .patch(&format!("/Groups/{support_id}"), &replace(json!([{"value": alice}])))
         .await;
     assert_eq!(status, 204);
     assert_eq!(app.member_ids(&support_id).await, vec![alice.clone()]);
-    let (status, _) = app
-        .patch(&format!("/Groups/{support_id}"), &replace(json!([])))
-        .await;
+    let (status, _) = app.patch(&format!("/Groups/{support_id}"), &replace(json!([]))).await;
     assert_eq!(status, 204);
     assert!(app.member_ids(&support_id).await.is_empty());
 
     // AIW form: PUT with the full member list.
     let (status, body) = app
-        .put(&format!("/Groups/{admins_id}"), &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "id": admins_id, "displayName": "Admins", "members": [{"value": bob}, {"value": carol}]}))
+        .put(
+            &format!("/Groups/{admins_id}"),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": admins_id, "displayName": "Admins", "members": [{"value": bob}, {"value": carol}]}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let mut want = vec![bob.clone(), carol.clone()];
@@ -254,16 +238,8 @@ async fn okta_group_push_membership_rename_and_delete() -> TestResult {
     );
 
     // A second group may not take the same name.
-    let (status, body) = app
-        .post("/Groups", &json!({"displayName": "company admins"}))
-        .await;
-    assert_scim_error(
-        status,
-        &body,
-        409,
-        Some("uniqueness"),
-        "duplicate displayName",
-    );
+    let (status, body) = app.post("/Groups", &json!({"displayName": "company admins"})).await;
+    assert_scim_error(status, &body, 409, Some("uniqueness"), "duplicate displayName");
 
     // DELETE the group, then 404; the user no longer lists it.
     assert_eq!(app.delete(&format!("/Groups/{admins_id}")).await, 204);
@@ -289,9 +265,7 @@ async fn paged_import_of_250_users_returns_each_exactly_once_including_inactive(
     let mut inactive = 0;
     let mut start = 1;
     loop {
-        let (status, page) = app
-            .get(&format!("/Users?startIndex={start}&count=100"))
-            .await;
+        let (status, page) = app.get(&format!("/Users?startIndex={start}&count=100")).await;
         assert_eq!(status, 200);
         assert_eq!(page["totalResults"], 250);
         assert_eq!(page["startIndex"], start);
@@ -317,11 +291,7 @@ async fn paged_import_of_250_users_returns_each_exactly_once_including_inactive(
     // Past the end: 200 with an empty page.
     let (status, page) = app.get("/Users?startIndex=1000&count=100").await;
     assert_eq!(
-        (
-            status,
-            page["Resources"].clone(),
-            page["totalResults"].clone()
-        ),
+        (status, page["Resources"].clone(), page["totalResults"].clone()),
         (200, json!([]), json!(250))
     );
     Ok(())
@@ -358,15 +328,9 @@ async fn entra_style_filters_and_member_removal_by_value_array() -> TestResult {
         ("externalId eq \"0A21F0F2-8D2A-4F8E-BF98-7363C4AED4EF\"", 0),
         (&format!("id eq \"{id}\"") as &str, 1),
         ("emails.value eq \"test_user_1@contoso.test\"", 1),
-        (
-            "emails[type eq \"work\"].value eq \"Test_User_1@contoso.test\"",
-            1,
-        ),
+        ("emails[type eq \"work\"].value eq \"Test_User_1@contoso.test\"", 1),
         ("emails[type eq \"work\" and value co \"@contoso\"]", 2),
-        (
-            "userName eq \"Test_User_1@contoso.test\" and active eq true",
-            1,
-        ),
+        ("userName eq \"Test_User_1@contoso.test\" and active eq true", 1),
         (
             "userName eq \"nobody\" or externalId eq \"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef\"",
             1,
@@ -381,9 +345,7 @@ async fn entra_style_filters_and_member_removal_by_value_array() -> TestResult {
         assert_eq!(body["totalResults"], want, "{filter}");
     }
     let group = app.create_group("Sales", &[&id, &other]).await;
-    let (status, body) = app
-        .get(&format!("/Groups/{group}?excludedAttributes=members"))
-        .await;
+    let (status, body) = app.get(&format!("/Groups/{group}?excludedAttributes=members")).await;
     assert_eq!(status, 200);
     assert!(body.get("members").is_none(), "{body}");
     let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],

@@ -9,8 +9,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use crate::helpers::{TestResult, assert_scim_error, read, spawn_app};
 
 #[tokio::test]
-async fn missing_malformed_unknown_and_foreign_scheme_tokens_get_401_with_www_authenticate()
--> TestResult {
+async fn missing_malformed_unknown_and_foreign_scheme_tokens_get_401_with_www_authenticate() -> TestResult {
     let app = spawn_app().await;
     let t = &app.tenant.token;
     let wrong_secret = format!(
@@ -18,11 +17,7 @@ async fn missing_malformed_unknown_and_foreign_scheme_tokens_get_401_with_www_au
         &t[..t.len() - 4],
         if t.ends_with("0000") { "1111" } else { "0000" }
     );
-    let unknown_id = format!(
-        "btscim_{}{}",
-        uuid::Uuid::now_v7().simple(),
-        "ab".repeat(32)
-    );
+    let unknown_id = format!("btscim_{}{}", uuid::Uuid::now_v7().simple(), "ab".repeat(32));
     let cases: Vec<(&str, Option<String>)> = vec![
         ("missing", None),
         ("Okta's non-token", Some("non-token".into())),
@@ -80,9 +75,7 @@ async fn two_tokens_work_side_by_side_and_a_revoked_one_is_refused_at_once() -> 
     app.auth.evict(&[second_id]);
     let (status, body) = read(app.scim_as(&second, Method::GET, "/Users", None).await).await;
     assert_scim_error(status, &body, 401, None, "revoked token");
-    let res = app
-        .scim_as(&app.tenant.token, Method::GET, "/Users", None)
-        .await;
+    let res = app.scim_as(&app.tenant.token, Method::GET, "/Users", None).await;
     assert_eq!(
         res.status(),
         200,
@@ -103,11 +96,7 @@ async fn a_token_revoked_by_another_process_stops_working_within_a_second() -> T
         .await?;
     let revoked_at = Instant::now();
     loop {
-        let status = app
-            .scim(Method::GET, "/Users", None)
-            .await
-            .status()
-            .as_u16();
+        let status = app.scim(Method::GET, "/Users", None).await.status().as_u16();
         if status == 401 {
             break;
         }
@@ -124,10 +113,7 @@ async fn a_token_revoked_by_another_process_stops_working_within_a_second() -> T
 async fn expired_tokens_and_tokens_of_tenants_without_scim_are_refused() -> TestResult {
     let app = spawn_app().await;
     let (expired, _) = app
-        .issue_token(
-            app.tenant.id,
-            Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
-        )
+        .issue_token(app.tenant.id, Some(chrono::Utc::now() - chrono::Duration::seconds(1)))
         .await;
     let (status, body) = read(app.scim_as(&expired, Method::GET, "/Users", None).await).await;
     assert_scim_error(status, &body, 401, None, "expired token");

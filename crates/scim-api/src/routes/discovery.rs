@@ -10,19 +10,29 @@ use crate::auth::TenantContext;
 use crate::error::ScimError;
 
 /// `GET /ServiceProviderConfig` (RFC 7643 §5).
-pub async fn service_provider_config(
-    state: web::Data<ScimState>,
-    _ctx: TenantContext,
-) -> HttpResponse {
+pub async fn service_provider_config(state: web::Data<ScimState>, _ctx: TenantContext) -> HttpResponse {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://betatesting.example/docs/scim",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": super::bulk::MAX_OPERATIONS,
+            "maxPayloadSize": super::bulk::MAX_PAYLOAD_BYTES,
+        },
         "filter": {"supported": true, "maxResults": state.max_results},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
+        // RFC 9865 §4: both paging methods; cursors are keyset positions.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": state.max_results,
+            "maxPageSize": state.max_results,
+            "cursorTimeout": crate::cursor::CURSOR_TIMEOUT_SECS,
+        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
@@ -113,8 +123,5 @@ pub async fn schema(
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(&urn))
         .ok_or_else(|| ScimError::not_found(format!("schema '{urn}' not found")))?;
-    Ok(scim_json(
-        HttpResponse::Ok(),
-        &schema_with_meta(s, &state.base_url),
-    ))
+    Ok(scim_json(HttpResponse::Ok(), &schema_with_meta(s, &state.base_url)))
 }

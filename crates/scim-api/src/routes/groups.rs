@@ -10,8 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::query::{
-    ListParams, if_match, list_response, not_modified, not_modified_response, resource_id,
-    resource_response,
+    ListParams, if_match, not_modified, not_modified_response, page_response, resource_id, resource_response,
 };
 use crate::ScimState;
 use crate::auth::TenantContext;
@@ -28,7 +27,7 @@ fn group_id(path: &web::Path<String>) -> Result<Uuid, ScimError> {
 }
 
 /// The `members` of a POST or PUT body, as user ids.
-fn members(body: &Value) -> Result<Vec<String>, ScimError> {
+pub(super) fn members(body: &Value) -> Result<Vec<String>, ScimError> {
     let members = body
         .as_object()
         .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("members")))
@@ -39,14 +38,10 @@ fn members(body: &Value) -> Result<Vec<String>, ScimError> {
     })
 }
 
-async fn list(
-    state: &ScimState,
-    ctx: TenantContext,
-    params: ListParams,
-) -> Result<HttpResponse, ScimError> {
+async fn list(state: &ScimState, ctx: TenantContext, params: ListParams) -> Result<HttpResponse, ScimError> {
     let projection = params.projection(GROUP_SCHEMA);
-    let query = params.to_query(state.max_results, projection.wants("members"))?;
-    let page = state.groups.list(ctx.tenant_id, &query).await?;
+    let listing = params.to_query("Group", state.max_results, projection.wants("members"))?;
+    let page = state.groups.list(ctx.tenant_id, &listing.query).await?;
     let resources = page
         .items
         .iter()
@@ -56,7 +51,7 @@ async fn list(
             v
         })
         .collect();
-    Ok(list_response(page.total, query.start_index, resources))
+    Ok(page_response(&listing, &page, resources))
 }
 
 /// `GET /Groups`: list and filter (Push Groups' existence check by displayName).
@@ -96,12 +91,7 @@ pub async fn get_group(
     }
     let mut body = group_json(&group, &state.base_url);
     projection.apply(&mut body);
-    Ok(resource_response(
-        HttpResponse::Ok(),
-        group.version,
-        &body,
-        None,
-    ))
+    Ok(resource_response(HttpResponse::Ok(), group.version, &body, None))
 }
 
 /// `POST /Groups`, with or without initial members.
@@ -112,10 +102,7 @@ pub async fn create_group(
 ) -> Result<HttpResponse, ScimError> {
     let doc = normalize(ResourceKind::Group, &body.0)?;
     let members = members(&body.0)?;
-    let group = state
-        .groups
-        .insert(ctx.tenant_id, &actor(&ctx), doc, members)
-        .await?;
+    let group = state.groups.insert(ctx.tenant_id, &actor(&ctx), doc, members).await?;
     let location = format!("{}/Groups/{}", state.base_url, group.id);
     Ok(resource_response(
         HttpResponse::Created(),
@@ -138,14 +125,7 @@ pub async fn replace_group(
     let members = members(&body.0)?;
     let group = state
         .groups
-        .replace(
-            ctx.tenant_id,
-            &actor(&ctx),
-            id,
-            doc,
-            members,
-            if_match(&req)?,
-        )
+        .replace(ctx.tenant_id, &actor(&ctx), id, doc, members, if_match(&req)?)
         .await?;
     Ok(resource_response(
         HttpResponse::Ok(),
@@ -178,12 +158,7 @@ pub async fn patch_group(
     }
     let mut body = group_json(&group, &state.base_url);
     params.projection(GROUP_SCHEMA).apply(&mut body);
-    Ok(resource_response(
-        HttpResponse::Ok(),
-        group.version,
-        &body,
-        None,
-    ))
+    Ok(resource_response(HttpResponse::Ok(), group.version, &body, None))
 }
 
 /// `DELETE /Groups/{id}`: the group and its memberships go; 404 from then on.

@@ -1,8 +1,10 @@
 //! The whole SCIM route table.
 
+mod bulk;
 mod discovery;
 mod groups;
 mod query;
+mod search;
 mod users;
 
 use actix_web::http::StatusCode;
@@ -79,7 +81,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .default_service(web::to(method_not_allowed)),
             )
             .service(web::resource("/Me").to(not_implemented))
-            .service(web::resource("/Bulk").to(not_implemented))
+            .service(
+                web::resource("/Bulk")
+                    .route(web::post().to(bulk::bulk))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/.search")
+                    .route(web::post().to(search::search_all))
+                    .default_service(web::to(method_not_allowed)),
+            )
             .default_service(web::to(not_found)),
     );
 }

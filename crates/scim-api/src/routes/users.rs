@@ -8,8 +8,7 @@ use domain::schema::{ResourceKind, USER_SCHEMA};
 use uuid::Uuid;
 
 use super::query::{
-    ListParams, if_match, list_response, not_modified, not_modified_response, resource_id,
-    resource_response,
+    ListParams, if_match, not_modified, not_modified_response, page_response, resource_id, resource_response,
 };
 use crate::ScimState;
 use crate::auth::TenantContext;
@@ -25,14 +24,10 @@ fn user_id(path: &web::Path<String>) -> Result<Uuid, ScimError> {
     resource_id("User", path.as_str())
 }
 
-async fn list(
-    state: &ScimState,
-    ctx: TenantContext,
-    params: ListParams,
-) -> Result<HttpResponse, ScimError> {
+async fn list(state: &ScimState, ctx: TenantContext, params: ListParams) -> Result<HttpResponse, ScimError> {
     let projection = params.projection(USER_SCHEMA);
-    let query = params.to_query(state.max_results, projection.wants("groups"))?;
-    let page = state.users.list(ctx.tenant_id, &query).await?;
+    let listing = params.to_query("User", state.max_results, projection.wants("groups"))?;
+    let page = state.users.list(ctx.tenant_id, &listing.query).await?;
     let resources = page
         .items
         .iter()
@@ -42,7 +37,7 @@ async fn list(
             v
         })
         .collect();
-    Ok(list_response(page.total, query.start_index, resources))
+    Ok(page_response(&listing, &page, resources))
 }
 
 /// `GET /Users`: list and filter (Okta's connector probe, import and existence checks).
@@ -83,12 +78,7 @@ pub async fn get_user(
     }
     let mut body = user_json(&user, &state.base_url);
     projection.apply(&mut body);
-    Ok(resource_response(
-        HttpResponse::Ok(),
-        user.version,
-        &body,
-        None,
-    ))
+    Ok(resource_response(HttpResponse::Ok(), user.version, &body, None))
 }
 
 /// `POST /Users`: 201 with the full resource and `Location`.
@@ -147,15 +137,8 @@ pub async fn patch_user(
         .patch(ctx.tenant_id, &actor(&ctx), id, &ops, if_match(&req)?)
         .await?;
     let mut body = user_json(&user, &state.base_url);
-    ListParams::from_query(&req)?
-        .projection(USER_SCHEMA)
-        .apply(&mut body);
-    Ok(resource_response(
-        HttpResponse::Ok(),
-        user.version,
-        &body,
-        None,
-    ))
+    ListParams::from_query(&req)?.projection(USER_SCHEMA).apply(&mut body);
+    Ok(resource_response(HttpResponse::Ok(), user.version, &body, None))
 }
 
 /// `DELETE /Users/{id}`: a tombstone; 404 from then on.

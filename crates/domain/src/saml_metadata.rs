@@ -2,8 +2,8 @@
 //! the SP values the customer pastes into the IdP. Parsing only: signatures are verified by the
 //! SSO module with libxmlsec1, never here.
 
-use domain::DomainError;
-use domain::tenant::SamlIdp;
+use crate::DomainError;
+use crate::tenant::SamlIdp;
 
 const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -38,19 +38,20 @@ pub fn parse_idp_metadata(xml: &str) -> Result<SamlIdp, DomainError> {
         .collect();
     let sso_url = [REDIRECT, POST]
         .iter()
-        .find_map(|b| services.iter().find(|s| s.attribute("Binding") == Some(b)).and_then(|s| s.attribute("Location")))
-        .ok_or_else(|| invalid("the IdP metadata has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding"))?
+        .find_map(|b| {
+            services
+                .iter()
+                .find(|s| s.attribute("Binding") == Some(b))
+                .and_then(|s| s.attribute("Location"))
+        })
+        .ok_or_else(|| {
+            invalid("the IdP metadata has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding")
+        })?
         .to_owned();
     let certificates: Vec<String> = idp
         .children()
-        .filter(|n| {
-            n.has_tag_name((MD, "KeyDescriptor"))
-                && n.attribute("use").is_none_or(|u| u == "signing")
-        })
-        .flat_map(|k| {
-            k.descendants()
-                .filter(|n| n.has_tag_name((DS, "X509Certificate")))
-        })
+        .filter(|n| n.has_tag_name((MD, "KeyDescriptor")) && n.attribute("use").is_none_or(|u| u == "signing"))
+        .flat_map(|k| k.descendants().filter(|n| n.has_tag_name((DS, "X509Certificate"))))
         .filter_map(|n| n.text())
         .map(der_base64_to_pem)
         .collect::<Result<_, _>>()?;
@@ -85,9 +86,7 @@ fn der_base64_to_pem(text: &str) -> Result<String, DomainError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='));
     if !ok {
-        return Err(invalid(
-            "an X509Certificate in the IdP metadata is not base64",
-        ));
+        return Err(invalid("an X509Certificate in the IdP metadata is not base64"));
     }
     let lines: Vec<&str> = b64
         .as_bytes()
@@ -111,14 +110,10 @@ pub fn parse_pem_certificates(pem: &str) -> Result<Vec<String>, DomainError> {
             .ok_or_else(|| invalid("a PEM certificate has no END line"))?;
         certs.push(der_base64_to_pem(&after[..end])?);
         rest = &after[end..];
-        rest = rest
-            .get("-----END CERTIFICATE-----".len()..)
-            .unwrap_or_default();
+        rest = rest.get("-----END CERTIFICATE-----".len()..).unwrap_or_default();
     }
     if certs.is_empty() {
-        return Err(invalid(
-            "no PEM certificate ('-----BEGIN CERTIFICATE-----') found",
-        ));
+        return Err(invalid("no PEM certificate ('-----BEGIN CERTIFICATE-----') found"));
     }
     Ok(certs)
 }
@@ -165,10 +160,7 @@ QUJDRA==</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
         assert_eq!(idp.entity_id, "http://www.okta.com/exk1abcd");
         assert_eq!(idp.sso_url, "https://acme.okta.com/app/x/sso/saml/redirect");
         assert_eq!(idp.certificates.len(), 1);
-        assert!(
-            idp.certificates[0]
-                .starts_with("-----BEGIN CERTIFICATE-----\nMIIDqDCCApCgAwIBAgIGAXRsQUJDRA==\n")
-        );
+        assert!(idp.certificates[0].starts_with("-----BEGIN CERTIFICATE-----\nMIIDqDCCApCgAwIBAgIGAXRsQUJDRA==\n"));
     }
 
     #[test]
