@@ -110,6 +110,12 @@ banner "5/6 boundaries: domain must not depend on ${FORBIDDEN_IN_DOMAIN[*]}"
 check_boundaries
 
 banner "6/6 tests (cargo nextest, profile $NEXTEST_PROFILE)"
+# Each PostgreSQL test creates its own database; drop those of earlier runs (a database still
+# in use by a running test refuses to drop and is left alone).
+if command -v psql >/dev/null 2>&1; then
+    psql "$PG_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" 2>/dev/null |
+        while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
+fi
 # Build every test binary once; both runs below reuse them (only environment variables differ).
 cargo nextest run --workspace --no-run --cargo-quiet
 
@@ -151,13 +157,22 @@ run_suite() {
 run_suite sqlite -u TEST_REDIS_URL TEST_DATABASE_URL=sqlite
 run_suite postgres TEST_DATABASE_URL="$PG_URL" TEST_REDIS_URL="$RD_URL"
 
+# The admin API's OpenAPI document: a standard validator, then schemathesis (no 5xx).
+banner "admin API: openapi-spec-validator and schemathesis (scripts/admin-api-check.sh)"
+if bash scripts/admin-api-check.sh; then
+    RESULT[openapi]=passed
+else
+    RESULT[openapi]=FAILED
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+fi
+
 elapsed=$((SECONDS - STARTED))
-summary="sqlite ${RESULT[sqlite]}, postgres ${RESULT[postgres]}"
+summary="sqlite ${RESULT[sqlite]}, postgres ${RESULT[postgres]}, openapi ${RESULT[openapi]}"
 if [[ $QUICK -eq 1 ]]; then
     summary="$summary (fmt and clippy skipped)"
 fi
 status=0
-if [[ ${RESULT[sqlite]} == passed && ${RESULT[postgres]} == passed ]]; then
+if [[ ${RESULT[sqlite]} == passed && ${RESULT[postgres]} == passed && ${RESULT[openapi]} == passed ]]; then
     banner "ALL PASSED: $summary in ${elapsed}s"
 else
     banner "TESTS FAILED: $summary in ${elapsed}s"

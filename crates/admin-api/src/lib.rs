@@ -24,6 +24,9 @@ use uuid::Uuid;
 use crate::auth::JwtConfig;
 use crate::problem::Problem;
 
+/// Called with the ids of revoked tokens.
+pub type RevocationHook = Arc<dyn Fn(&[Uuid]) + Send + Sync>;
+
 /// Everything the admin handlers need.
 pub struct AdminState {
     pub tenants: Arc<dyn TenantStore>,
@@ -35,7 +38,7 @@ pub struct AdminState {
     /// The public base URL (SCIM base URL, ACS URL and SP metadata URL derive from it).
     pub public_base_url: String,
     /// Told the ids of revoked tokens, so this process refuses them at once.
-    pub on_tokens_revoked: Arc<dyn Fn(&[Uuid]) + Send + Sync>,
+    pub on_tokens_revoked: RevocationHook,
 }
 
 impl AdminState {

@@ -58,7 +58,7 @@ impl RoleCatalogue {
     /// All roles, highest precedence first.
     pub fn roles(&self) -> Vec<&RoleDef> {
         let mut v: Vec<&RoleDef> = self.0.iter().collect();
-        v.sort_by(|a, b| b.precedence.cmp(&a.precedence));
+        v.sort_by_key(|r| std::cmp::Reverse(r.precedence));
         v
     }
 

@@ -285,8 +285,13 @@ fn doc_col(table: &'static str) -> Expr {
 fn json_text(backend: DbBackend, base: Base, keys: &[&'static str]) -> Expr {
     match backend {
         DbBackend::Sqlite => match base {
-            Base::Doc(t) => Expr::cust_with_exprs("json_extract($1, $2)", [doc_col(t), Expr::val(sqlite_path(keys))]),
-            Base::Element => Expr::cust_with_exprs(
+            Base::Doc(t) => cust(
+                DbBackend::Sqlite,
+                "json_extract($1, $2)",
+                [doc_col(t), Expr::val(sqlite_path(keys))],
+            ),
+            Base::Element => cust(
+                DbBackend::Sqlite,
                 "(CASE WHEN \"je\".\"type\" = 'object' THEN json_extract(\"je\".\"value\", $1) END)",
                 [Expr::val(sqlite_path(keys))],
             ),
@@ -317,8 +322,13 @@ fn pg_path(root: Expr, keys: &[&'static str], text: bool) -> Expr {
 fn json_bool(backend: DbBackend, base: Base, keys: &[&'static str]) -> Expr {
     match backend {
         DbBackend::Sqlite => match base {
-            Base::Doc(t) => Expr::cust_with_exprs("json_type($1, $2)", [doc_col(t), Expr::val(sqlite_path(keys))]),
-            Base::Element => Expr::cust_with_exprs(
+            Base::Doc(t) => cust(
+                DbBackend::Sqlite,
+                "json_type($1, $2)",
+                [doc_col(t), Expr::val(sqlite_path(keys))],
+            ),
+            Base::Element => cust(
+                DbBackend::Sqlite,
                 "(CASE WHEN \"je\".\"type\" = 'object' THEN json_type(\"je\".\"value\", $1) END)",
                 [Expr::val(sqlite_path(keys))],
             ),
@@ -331,7 +341,8 @@ fn json_bool(backend: DbBackend, base: Base, keys: &[&'static str]) -> Expr {
 /// visible to `condition` as `je`.
 fn json_exists(backend: DbBackend, table: &'static str, keys: &[&'static str], condition: Expr) -> Expr {
     match backend {
-        DbBackend::Sqlite => Expr::cust_with_exprs(
+        DbBackend::Sqlite => cust(
+            DbBackend::Sqlite,
             "EXISTS (SELECT 1 FROM json_each($1, $2) AS \"je\" WHERE $3)",
             [doc_col(table), Expr::val(sqlite_path(keys)), condition],
         ),
@@ -353,6 +364,30 @@ fn json_exists(backend: DbBackend, table: &'static str, keys: &[&'static str], c
 
 fn always() -> Expr {
     Expr::cust("1 = 1")
+}
+
+/// A custom SQL expression. Templates are written with `$1`, `$2`, ... (each used once, in
+/// order); SQLite's query builder expects `?` instead.
+fn cust<I: IntoIterator<Item = Expr>>(backend: DbBackend, template: &str, exprs: I) -> Expr {
+    let template = match backend {
+        DbBackend::Sqlite => {
+            let mut out = String::with_capacity(template.len());
+            let mut chars = template.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        _ => template.to_owned(),
+    };
+    Expr::cust_with_exprs(template, exprs)
 }
 
 /// The operand of a table-backed multi-valued attribute's sub-attribute; `None` when the
@@ -701,7 +736,7 @@ fn ordered(col: Expr, op: CompareOp, v: String, backend: DbBackend) -> Expr {
 
 fn exact_compare(c: &Operand, op: CompareOp, v: String, backend: DbBackend) -> Expr {
     // SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive counterpart.
-    let glob = |pattern: String| Expr::cust_with_exprs("$1 GLOB $2", [c.expr.clone(), Expr::val(pattern)]);
+    let glob = |pattern: String| cust(DbBackend::Sqlite, "$1 GLOB $2", [c.expr.clone(), Expr::val(pattern)]);
     match (op, backend) {
         (CompareOp::Co, DbBackend::Sqlite) => glob(format!("*{}*", escape_glob(&v))),
         (CompareOp::Sw, DbBackend::Sqlite) => glob(format!("{}*", escape_glob(&v))),
@@ -993,4 +1028,48 @@ where
         next,
         previous,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    /// Custom SQL must use each backend's placeholders: `?` on SQLite, `$n` on Postgres; a
+    /// `$1` left in SQLite text would be an unbound named parameter.
+    #[test]
+    fn custom_sql_uses_each_backends_placeholders_and_binds_every_value() {
+        for f in [
+            "title eq \"x\"",
+            "phoneNumbers[type eq \"mobile\" and value sw \"+1\"]",
+            "externalId co \"A\" and roles.primary eq true",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value gt \"m\"",
+        ] {
+            let filter = domain::filter::parse_filter(f).unwrap();
+            for b in [DbBackend::Sqlite, DbBackend::Postgres] {
+                let c = condition(&filter, Resource::User, b).unwrap();
+                let q = Query::select().expr(Expr::val(1)).from("users").and_where(c).to_owned();
+                let (sql, values) = match b {
+                    DbBackend::Sqlite => q.build(SqliteQueryBuilder),
+                    _ => q.build(PostgresQueryBuilder),
+                };
+                let marks = match b {
+                    DbBackend::Sqlite => {
+                        assert!(!sql.contains('$'), "{f}: {sql}");
+                        sql.matches('?').count()
+                    }
+                    _ => {
+                        assert!(!sql.contains('?'), "{f}: {sql}");
+                        sql.matches('$').count()
+                    }
+                };
+                assert_eq!(marks, values.0.len(), "{f}: {sql}");
+                assert!(
+                    !sql.contains("mobile") && !sql.contains("title\""),
+                    "values are bound: {sql}"
+                );
+            }
+        }
+    }
 }

@@ -189,7 +189,7 @@ fn event_cursor(items: &[serde_json::Value], limit: u64) -> Option<String> {
 /// Users with effective role and groups. Any role.
 #[utoipa::path(tag = "directory", params(("t" = String, Path, description = "tenant slug"), UserFilter),
     security(("bearer" = [])),
-    responses((status = 200, body = UserPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = UserPage), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/users")]
 pub async fn list_users(
     state: web::Data<AdminState>,
@@ -223,7 +223,7 @@ pub async fn list_users(
 /// One user. Any role.
 #[utoipa::path(tag = "directory", params(("t" = String, Path, description = "tenant slug"), ("id" = Uuid, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = UserDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = UserDto), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/users/{id}")]
 pub async fn get_user(
     state: web::Data<AdminState>,
@@ -242,7 +242,7 @@ pub async fn get_user(
 
 /// Groups with member counts and mapped role. Any role.
 #[utoipa::path(tag = "directory", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 200, body = Vec<GroupDto>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = Vec<GroupDto>), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/groups")]
 pub async fn list_groups(
     state: web::Data<AdminState>,
@@ -263,7 +263,7 @@ pub async fn list_groups(
 /// A group's members. Any role.
 #[utoipa::path(tag = "directory", params(("t" = String, Path, description = "tenant slug"), ("id" = Uuid, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<UserDto>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = Vec<UserDto>), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/groups/{id}/members")]
 pub async fn list_members(
     state: web::Data<AdminState>,
@@ -282,7 +282,7 @@ pub async fn list_members(
 
 /// Users created, groups synced, roles assigned, and recent SCIM errors, at a glance. Any role.
 #[utoipa::path(tag = "directory", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 200, body = ReportDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = ReportDto), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/provisioning-report")]
 pub async fn provisioning_report(
     state: web::Data<AdminState>,
@@ -295,7 +295,7 @@ pub async fn provisioning_report(
 
 /// The audit trail, newest first. Any role.
 #[utoipa::path(tag = "audit", params(("t" = String, Path, description = "tenant slug"), AuditFilter), security(("bearer" = [])),
-    responses((status = 200, body = EventPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = EventPage), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/audit-events")]
 pub async fn audit_events(
     state: web::Data<AdminState>,
@@ -320,7 +320,7 @@ pub async fn audit_events(
 
 /// The event feed, oldest first after a cursor, for systems that poll. Any role.
 #[utoipa::path(tag = "audit", params(("t" = String, Path, description = "tenant slug"), FeedQuery), security(("bearer" = [])),
-    responses((status = 200, body = EventPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = EventPage), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/events")]
 pub async fn event_feed(
     state: web::Data<AdminState>,

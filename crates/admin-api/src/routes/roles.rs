@@ -72,7 +72,7 @@ fn to_dto(list: Vec<RoleMapping>) -> Vec<MappingDto> {
 
 /// The role catalogue, highest precedence first. Any role.
 #[utoipa::path(tag = "roles", security(("bearer" = [])),
-    responses((status = 200, body = Vec<RoleDto>), (status = 401, body = Problem)))]
+    responses((status = 200, description = "OK", body = Vec<RoleDto>), (status = 401, description = "Missing or invalid admin token", body = Problem)))]
 #[get("/roles")]
 pub async fn list_roles(state: web::Data<AdminState>, _who: Principal) -> HttpResponse {
     let roles: Vec<RoleDto> = state
@@ -91,7 +91,7 @@ pub async fn list_roles(state: web::Data<AdminState>, _who: Principal) -> HttpRe
 
 /// The tenant's mappings. Any role.
 #[utoipa::path(tag = "roles", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 200, body = Vec<MappingDto>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = Vec<MappingDto>), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/role-mappings")]
 pub async fn get_role_mappings(
     state: web::Data<AdminState>,
@@ -106,8 +106,8 @@ pub async fn get_role_mappings(
 /// Role: account_manager or admin.
 #[utoipa::path(tag = "roles", params(("t" = String, Path, description = "tenant slug")), request_body = Vec<MappingDto>,
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<MappingDto>), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = Vec<MappingDto>), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem),
+              (status = 403, description = "The token's role may not do this", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[put("/tenants/{t}/role-mappings")]
 pub async fn put_role_mappings(
     state: web::Data<AdminState>,
@@ -127,8 +127,8 @@ pub async fn put_role_mappings(
 /// For a proposed mapping list, each user's role now and after (nothing is written). Any role.
 #[utoipa::path(tag = "roles", params(("t" = String, Path, description = "tenant slug")), request_body = Vec<MappingDto>,
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<PreviewRow>), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = Vec<PreviewRow>), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem),
+              (status = 404, description = "Not found", body = Problem)))]
 #[post("/tenants/{t}/role-mappings/preview")]
 pub async fn preview_role_mappings(
     state: web::Data<AdminState>,

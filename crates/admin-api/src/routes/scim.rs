@@ -80,8 +80,8 @@ async fn issue(
 /// Enables SCIM and issues a first token. 409 when the tenant has no SAML connection (an
 /// OIDC connection must be migrated to SAML first). Role: account_manager or admin.
 #[utoipa::path(tag = "scim", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 201, body = IssuedToken), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, description = "no SAML connection", body = Problem)))]
+    responses((status = 201, description = "Created", body = IssuedToken), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 403, description = "The token's role may not do this", body = Problem),
+              (status = 404, description = "Not found", body = Problem), (status = 409, description = "no SAML connection", body = Problem)))]
 #[post("/tenants/{t}/scim")]
 pub async fn enable_scim(
     state: web::Data<AdminState>,
@@ -112,8 +112,8 @@ pub async fn enable_scim(
 
 /// Disables SCIM: every token is revoked at once. Role: account_manager or admin.
 #[utoipa::path(tag = "scim", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 204, description = "disabled"), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204, description = "disabled"), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 403, description = "The token's role may not do this", body = Problem),
+              (status = 404, description = "Not found", body = Problem), (status = 409, description = "Conflict", body = Problem)))]
 #[delete("/tenants/{t}/scim")]
 pub async fn disable_scim(
     state: web::Data<AdminState>,
@@ -130,7 +130,7 @@ pub async fn disable_scim(
 
 /// Lists the tenant's tokens (never a secret). Any role.
 #[utoipa::path(tag = "scim", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 200, body = Vec<TokenDto>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = Vec<TokenDto>), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/scim/tokens")]
 pub async fn list_tokens(
     state: web::Data<AdminState>,
@@ -151,8 +151,8 @@ pub async fn list_tokens(
 /// Issues another token, for rotation without downtime. Role: account_manager or admin.
 #[utoipa::path(tag = "scim", params(("t" = String, Path, description = "tenant slug")), request_body = NewToken,
     security(("bearer" = [])),
-    responses((status = 201, body = IssuedToken), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, description = "Created", body = IssuedToken), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem),
+              (status = 403, description = "The token's role may not do this", body = Problem), (status = 404, description = "Not found", body = Problem),
               (status = 409, description = "SCIM is not enabled", body = Problem)))]
 #[post("/tenants/{t}/scim/tokens")]
 pub async fn issue_token(
@@ -182,8 +182,8 @@ pub async fn issue_token(
 /// Revokes a token; every replica refuses it within a second. Role: account_manager or admin.
 #[utoipa::path(tag = "scim", params(("t" = String, Path, description = "tenant slug"), ("id" = Uuid, Path, description = "token id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "revoked"), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+    responses((status = 204, description = "revoked"), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 403, description = "The token's role may not do this", body = Problem),
+              (status = 404, description = "Not found", body = Problem)))]
 #[delete("/tenants/{t}/scim/tokens/{id}")]
 pub async fn revoke_token(
     state: web::Data<AdminState>,

@@ -127,8 +127,8 @@ async fn connection(state: &AdminState, t: &Tenant) -> Result<SsoConnection, Pro
 /// Creates or replaces the SSO connection. Role: account_manager or admin.
 #[utoipa::path(tag = "sso", params(("t" = String, Path, description = "tenant slug")), request_body = SsoConnectionInput,
     security(("bearer" = [])),
-    responses((status = 200, body = SsoConnectionDto), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, description = "OK", body = SsoConnectionDto), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem),
+              (status = 403, description = "The token's role may not do this", body = Problem), (status = 404, description = "Not found", body = Problem),
               (status = 409, description = "switching to OIDC while SCIM is enabled", body = Problem)))]
 #[put("/tenants/{t}/sso-connection")]
 pub async fn put_sso_connection(
@@ -182,7 +182,7 @@ pub async fn put_sso_connection(
 
 /// Reads the SSO connection with the SP values for the IdP. Any role.
 #[utoipa::path(tag = "sso", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 200, body = SsoConnectionDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = SsoConnectionDto), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}/sso-connection")]
 pub async fn get_sso_connection(
     state: web::Data<AdminState>,
@@ -197,8 +197,8 @@ pub async fn get_sso_connection(
 /// account_manager or admin.
 #[utoipa::path(tag = "sso", params(("t" = String, Path, description = "tenant slug")), request_body = SsoConnectionInput,
     security(("bearer" = [])),
-    responses((status = 200, body = SsoConnectionDto), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, description = "OK", body = SsoConnectionDto), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem),
+              (status = 403, description = "The token's role may not do this", body = Problem), (status = 404, description = "Not found", body = Problem),
               (status = 409, description = "the connection is not OIDC", body = Problem)))]
 #[post("/tenants/{t}/sso-connection/migrate-to-saml")]
 pub async fn migrate_to_saml(

@@ -69,8 +69,8 @@ pub struct PageQuery {
 
 /// Creates a tenant. Role: account_manager or admin.
 #[utoipa::path(tag = "tenants", request_body = NewTenant, security(("bearer" = [])),
-    responses((status = 201, body = TenantDto), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 409, description = "slug taken", body = Problem)))]
+    responses((status = 201, description = "Created", body = TenantDto), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem),
+              (status = 403, description = "The token's role may not do this", body = Problem), (status = 409, description = "slug taken", body = Problem)))]
 #[post("/tenants")]
 pub async fn create_tenant(
     state: web::Data<AdminState>,
@@ -88,7 +88,7 @@ pub async fn create_tenant(
 
 /// Lists tenants by cursor. Any role.
 #[utoipa::path(tag = "tenants", params(PageQuery), security(("bearer" = [])),
-    responses((status = 200, body = TenantPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, description = "OK", body = TenantPage), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem)))]
 #[get("/tenants")]
 pub async fn list_tenants(
     state: web::Data<AdminState>,
@@ -114,7 +114,7 @@ pub async fn list_tenants(
 
 /// Reads a tenant. Any role.
 #[utoipa::path(tag = "tenants", params(("t" = String, Path, description = "tenant slug")), security(("bearer" = [])),
-    responses((status = 200, body = TenantDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = TenantDto), (status = 401, description = "Missing or invalid admin token", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[get("/tenants/{t}")]
 pub async fn get_tenant(
     state: web::Data<AdminState>,
@@ -127,8 +127,8 @@ pub async fn get_tenant(
 /// Renames or suspends a tenant. Role: account_manager or admin.
 #[utoipa::path(tag = "tenants", params(("t" = String, Path, description = "tenant slug")), request_body = TenantPatch,
     security(("bearer" = [])),
-    responses((status = 200, body = TenantDto), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "OK", body = TenantDto), (status = 400, description = "Invalid request (problem details)", body = Problem), (status = 401, description = "Missing or invalid admin token", body = Problem),
+              (status = 403, description = "The token's role may not do this", body = Problem), (status = 404, description = "Not found", body = Problem)))]
 #[patch("/tenants/{t}")]
 pub async fn update_tenant(
     state: web::Data<AdminState>,

@@ -2,12 +2,18 @@
 //! (`TEST_DATABASE_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod admin;
 mod bad_input;
+mod bulk;
 mod cli;
 mod concurrency;
+mod cursor;
 mod discovery;
 mod events;
+mod filters;
 mod helpers;
 mod isolation;
 mod okta;
+mod search;
+mod sorting;
 mod tokens;
