@@ -316,5 +316,6 @@ pub struct ScimRequest {
 /// The SCIM request log behind the report.
 #[async_trait]
 pub trait RequestLog: Send + Sync {
-    async fn record(&self, t: TenantId, request: ScimRequest) -> Result<(), DomainError>;
+    /// Records a batch of requests in one write.
+    async fn record(&self, batch: Vec<(TenantId, ScimRequest)>) -> Result<(), DomainError>;
 }

@@ -325,9 +325,12 @@ fn to_request(m: scim_request_log::Model) -> ScimRequest {
 
 #[async_trait]
 impl RequestLog for SqlDirectoryStore {
-    async fn record(&self, t: TenantId, r: ScimRequest) -> Result<(), DomainError> {
+    async fn record(&self, batch: Vec<(TenantId, ScimRequest)>) -> Result<(), DomainError> {
         use sea_orm::Set;
-        scim_request_log::Entity::insert(scim_request_log::ActiveModel {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let rows = batch.into_iter().map(|(t, r)| scim_request_log::ActiveModel {
             id: Set(Uuid::now_v7().to_string()),
             tenant_id: Set(t.to_string()),
             method: Set(r.method),
@@ -335,10 +338,11 @@ impl RequestLog for SqlDirectoryStore {
             status: Set(i32::from(r.status)),
             scim_type: Set(r.scim_type),
             occurred_at: Set(r.at),
-        })
-        .exec_without_returning(&self.db)
-        .await
-        .ctx("logging a SCIM request")?;
+        });
+        scim_request_log::Entity::insert_many(rows)
+            .exec_without_returning(&self.db)
+            .await
+            .ctx("logging SCIM requests")?;
         Ok(())
     }
 }

@@ -365,7 +365,7 @@ impl SqlGroupStore {
 
 #[async_trait]
 impl GroupStore for SqlGroupStore {
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<Group>, DomainError> {
         let Some(m) = scoped(t)
             .filter(groups::Column::Id.eq(id.to_string()))
@@ -388,7 +388,7 @@ impl GroupStore for SqlGroupStore {
         to_domain(m, members).map(Some)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<Group>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
@@ -426,7 +426,7 @@ impl GroupStore for SqlGroupStore {
         })
     }
 
-    #[tracing::instrument(skip(self, doc), err)]
+    #[tracing::instrument(skip(self, doc), err(level = "debug"))]
     async fn insert(
         &self,
         t: TenantId,
@@ -494,7 +494,7 @@ impl GroupStore for SqlGroupStore {
         })
     }
 
-    #[tracing::instrument(skip(self, doc), err)]
+    #[tracing::instrument(skip(self, doc), err(level = "debug"))]
     async fn replace(
         &self,
         t: TenantId,
@@ -514,7 +514,7 @@ impl GroupStore for SqlGroupStore {
         Ok(group)
     }
 
-    #[tracing::instrument(skip(self, ops), err)]
+    #[tracing::instrument(skip(self, ops), err(level = "debug"))]
     async fn patch(
         &self,
         t: TenantId,
@@ -542,7 +542,7 @@ impl GroupStore for SqlGroupStore {
         Ok(group)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;

@@ -240,7 +240,7 @@ impl RoleStore for SqlRoleStore {
             .collect())
     }
 
-    #[tracing::instrument(skip(self, mappings), err)]
+    #[tracing::instrument(skip(self, mappings), err(level = "debug"))]
     async fn replace_mappings(
         &self,
         t: TenantId,

@@ -71,7 +71,7 @@ fn to_connection(m: sso_connections::Model) -> Result<SsoConnection, DomainError
 
 #[async_trait]
 impl TenantStore for SqlTenantStore {
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn create(&self, actor: &Actor, slug: Slug, name: String) -> Result<Tenant, DomainError> {
         let name = name.trim().to_owned();
         if name.is_empty() {
@@ -137,7 +137,7 @@ impl TenantStore for SqlTenantStore {
             .transpose()
     }
 
-    #[tracing::instrument(skip(self, idp), err)]
+    #[tracing::instrument(skip(self, idp), err(level = "debug"))]
     async fn set_saml(&self, t: TenantId, actor: &Actor, idp: SamlIdp) -> Result<SsoConnection, DomainError> {
         let now = Utc::now();
         let txn = self.db.begin().await.ctx("starting a transaction")?;
@@ -246,7 +246,7 @@ impl TenantStore for SqlTenantStore {
             .collect()
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn update(
         &self,
         t: TenantId,
@@ -295,7 +295,7 @@ impl TenantStore for SqlTenantStore {
         to_tenant(stored)
     }
 
-    #[tracing::instrument(skip(self, config), err)]
+    #[tracing::instrument(skip(self, config), err(level = "debug"))]
     async fn set_oidc(
         &self,
         t: TenantId,
@@ -356,7 +356,7 @@ impl TenantStore for SqlTenantStore {
         to_connection(stored)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn set_default_role(&self, t: TenantId, actor: &Actor, role: Option<String>) -> Result<(), DomainError> {
         if let Some(r) = &role {
             self.catalogue.check(r)?;

@@ -87,7 +87,7 @@ async fn revoke_where<C: ConnectionTrait>(db: &C, t: TenantId, id: Option<Uuid>)
 
 #[async_trait]
 impl TokenStore for SqlTokenStore {
-    #[tracing::instrument(skip(self, token), err)]
+    #[tracing::instrument(skip(self, token), err(level = "debug"))]
     async fn insert(
         &self,
         t: TenantId,
@@ -143,7 +143,7 @@ impl TokenStore for SqlTokenStore {
             .collect()
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn revoke(&self, t: TenantId, actor: &Actor, id: Uuid) -> Result<ScimTokenInfo, DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let existing = scim_tokens::Entity::find_by_id(id.to_string())
@@ -165,7 +165,7 @@ impl TokenStore for SqlTokenStore {
         to_info(&stored)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn revoke_all(&self, t: TenantId, actor: &Actor) -> Result<Vec<Uuid>, DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let ids = revoke_where(&txn, t, None).await?;

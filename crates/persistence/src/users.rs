@@ -239,7 +239,7 @@ impl SqlUserStore {
 
 #[async_trait]
 impl UserStore for SqlUserStore {
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn get(&self, t: TenantId, id: Uuid, load_refs: bool) -> Result<Option<User>, DomainError> {
         let Some(m) = scoped(t)
             .filter(users::Column::Id.eq(id.to_string()))
@@ -262,7 +262,7 @@ impl UserStore for SqlUserStore {
         to_domain(m, groups).map(Some)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<User>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
@@ -300,7 +300,7 @@ impl UserStore for SqlUserStore {
         })
     }
 
-    #[tracing::instrument(skip(self, doc), err)]
+    #[tracing::instrument(skip(self, doc), err(level = "debug"))]
     async fn insert(&self, t: TenantId, actor: &Actor, mut doc: Document) -> Result<User, DomainError> {
         doc.entry("active").or_insert(Value::Bool(true));
         let cols = UserColumns::of(&doc);
@@ -348,7 +348,7 @@ impl UserStore for SqlUserStore {
         })
     }
 
-    #[tracing::instrument(skip(self, doc), err)]
+    #[tracing::instrument(skip(self, doc), err(level = "debug"))]
     async fn replace(
         &self,
         t: TenantId,
@@ -371,7 +371,7 @@ impl UserStore for SqlUserStore {
         Ok(user)
     }
 
-    #[tracing::instrument(skip(self, ops), err)]
+    #[tracing::instrument(skip(self, ops), err(level = "debug"))]
     async fn patch(
         &self,
         t: TenantId,
@@ -399,7 +399,7 @@ impl UserStore for SqlUserStore {
         Ok(user)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid, if_match: IfMatch) -> Result<(), DomainError> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;

@@ -107,7 +107,9 @@ impl Application {
             base_url: settings.scim_base_url(),
             max_results: settings.scim.max_results,
             max_body_bytes: settings.scim.max_body_bytes,
-            request_log: Some(self.stores.request_log.clone()),
+            request_log: Some(scim_api::request_log::RequestLogger::start(
+                self.stores.request_log.clone(),
+            )),
         });
         let db = web::Data::new(self.db.clone());
         let limit = settings.scim.max_body_bytes;
@@ -153,6 +155,14 @@ impl Application {
                 .configure(admin_api::extractor_config)
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route(
+                    "/admin/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/admin/docs/"))
+                            .finish()
+                    }),
+                )
                 .service(SwaggerUi::new("/admin/docs/{_:.*}").url("/admin/openapi.json", api))
                 .default_service(web::to(admin_not_found))
         })

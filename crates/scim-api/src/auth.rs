@@ -39,9 +39,9 @@ struct Cached {
     verified: Instant,
 }
 
-/// How long a verified token is trusted before argon2 runs again (picks up expiry and
-/// SCIM being switched off even without a revocation).
-const MAX_AGE: Duration = Duration::from_secs(60);
+/// How long a verified token is trusted before it is checked against the database again
+/// (picks up a suspended tenant or SCIM switched off on other replicas without a revocation).
+const MAX_AGE: Duration = Duration::from_secs(10);
 /// Bound on cached entries; past it the cache starts over.
 const MAX_ENTRIES: usize = 10_000;
 

@@ -31,7 +31,7 @@ pub struct ScimState {
     /// The largest request body accepted (RFC 7644 `bulk.maxPayloadSize` is separate).
     pub max_body_bytes: usize,
     /// Where method, path, status and scimType of each authenticated request are recorded.
-    pub request_log: Option<Arc<dyn domain::ports::RequestLog>>,
+    pub request_log: Option<request_log::RequestLogger>,
 }
 
 /// The base path of the SCIM API.

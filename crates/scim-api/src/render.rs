@@ -82,15 +82,12 @@ pub fn group_json(g: &Group, base: &str) -> Value {
         out.insert(k.clone(), v.clone());
     }
     if let Some(members) = &g.members {
+        // No `display`: a member reads back exactly as an IdP wrote it (`value`, `$ref`, `type`),
+        // which is what RFC 7644 §3.5.2 PATCH round trips (and scim2-tester) compare; the user's
+        // name is one GET away, and no IdP in idp-wire.md reads it.
         let list = members
             .iter()
-            .map(|m| {
-                let mut v = json!({"value": m.id, "$ref": format!("{base}/Users/{}", m.id), "type": "User"});
-                if let (Some(d), Some(o)) = (&m.display, v.as_object_mut()) {
-                    o.insert("display".into(), Value::String(d.clone()));
-                }
-                v
-            })
+            .map(|m| json!({"value": m.id, "$ref": format!("{base}/Users/{}", m.id), "type": "User"}))
             .collect();
         out.insert("members".into(), Value::Array(list));
     }

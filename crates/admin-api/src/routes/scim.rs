@@ -91,6 +91,12 @@ pub async fn enable_scim(
     who.require_write()?;
     let tenant = state.tenant(&t).await?;
     match state.tenants.sso_connection(tenant.id).await? {
+        Some(c) if c.protocol == SsoProtocol::Saml && c.scim_enabled => {
+            return Err(Problem::conflict(format!(
+                "SCIM is already enabled for tenant '{}': issue another token with POST /admin/v1/tenants/{}/scim/tokens",
+                tenant.slug, tenant.slug
+            )));
+        }
         Some(c) if c.protocol == SsoProtocol::Saml => {}
         Some(_) => {
             return Err(Problem::conflict(format!(

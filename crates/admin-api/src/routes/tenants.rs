@@ -146,5 +146,10 @@ pub async fn update_tenant(
         None => None,
     };
     let updated = state.tenants.update(tenant.id, &who.actor(), body.name, status).await?;
+    if updated.status == TenantStatus::Suspended {
+        // Suspension stops the tenant's tokens at once here, within seconds elsewhere.
+        let ids: Vec<Uuid> = state.tokens.list(tenant.id).await?.into_iter().map(|t| t.id).collect();
+        (state.on_tokens_revoked)(&ids);
+    }
     Ok(HttpResponse::Ok().json(TenantDto::from(updated)))
 }

@@ -36,7 +36,8 @@ async fn bad_requests_get_scim_errors_and_change_nothing() -> TestResult {
     };
     let u = format!("/Users/{id}");
     let g = format!("/Groups/{group}");
-    let cases: Vec<(&str, Method, String, &str, String, u16, Option<&str>)> = vec![
+    type Case<'a> = (&'a str, Method, String, &'a str, String, u16, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             Method::POST,

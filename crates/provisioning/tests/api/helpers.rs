@@ -260,11 +260,21 @@ impl TestApp {
     pub fn admin_token(&self, role: &str) -> String {
         let settings = settings(self.database_url.clone());
         let role = admin_api::auth::AdminRole::parse(role).expect("role");
-        settings.jwt().expect("jwt").mint(&format!("{}@betatesting.test", "am"), role, chrono::Duration::hours(1)).expect("mint")
+        settings
+            .jwt()
+            .expect("jwt")
+            .mint(&format!("{}@betatesting.test", "am"), role, chrono::Duration::hours(1))
+            .expect("mint")
     }
 
     /// An admin API call; `token` None sends no Authorization header.
-    pub async fn admin(&self, token: Option<&str>, method: Method, path: &str, body: Option<&Value>) -> (u16, Value, String) {
+    pub async fn admin(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value, String) {
         let mut req = self.client.request(method, format!("{}{path}", self.admin_address));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -273,7 +283,12 @@ impl TestApp {
             req = req.json(b);
         }
         let res = req.send().await.expect("admin request");
-        let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let (status, body) = read(res).await;
         (status, body, content_type)
     }

@@ -12,6 +12,7 @@ mod discovery;
 mod events;
 mod filters;
 mod helpers;
+mod idp_dialects;
 mod isolation;
 mod okta;
 mod search;

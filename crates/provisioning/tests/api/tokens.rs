@@ -162,7 +162,7 @@ async fn the_database_holds_only_argon2id_hashes_of_tokens() -> TestResult {
         let _ = conn.execute_unprepared("PRAGMA wal_checkpoint(FULL)").await;
         let mut bytes = std::fs::read(&path)?;
         bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
-        let secret = app.tenant.token[7..].as_bytes();
+        let secret = &app.tenant.token.as_bytes()[7..];
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret),
             "the plaintext token is nowhere in the database file"
