@@ -12,7 +12,7 @@ mod routes;
 use std::sync::Arc;
 
 use actix_web::web;
-use domain::ports::{DirectoryStore, RoleStore, TenantStore, TokenStore};
+use domain::ports::{DirectoryStore, RoleStore, TenantStore, TokenStore, WebhookStore};
 use domain::roles::RoleCatalogue;
 use domain::tenant::Tenant;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -33,6 +33,7 @@ pub struct AdminState {
     pub tokens: Arc<dyn TokenStore>,
     pub roles: Arc<dyn RoleStore>,
     pub directory: Arc<dyn DirectoryStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
     pub catalogue: Arc<RoleCatalogue>,
     pub jwt: JwtConfig,
     /// The public base URL (SCIM base URL, ACS URL and SP metadata URL derive from it).

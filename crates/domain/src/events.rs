@@ -50,6 +50,9 @@ pub enum EventType {
     SsoLoginFailed,
     TenantCreated,
     TenantUpdated,
+    WebhookCreated,
+    WebhookDeleted,
+    WebhookDeliveryReplayed,
 }
 
 impl EventType {
@@ -75,6 +78,9 @@ impl EventType {
             Self::SsoLoginFailed => "sso.login_failed",
             Self::TenantCreated => "tenant.created",
             Self::TenantUpdated => "tenant.updated",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookDeleted => "webhook.deleted",
+            Self::WebhookDeliveryReplayed => "webhook.delivery_replayed",
         }
     }
 }

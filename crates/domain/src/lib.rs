@@ -17,5 +17,6 @@ pub mod saml_metadata;
 pub mod schema;
 pub mod tenant;
 pub mod token;
+pub mod webhooks;
 
 pub use error::DomainError;

@@ -30,6 +30,9 @@ pub struct ListQuery {
     pub descending: bool,
     /// RFC 9865 cursor paging; when set, `start_index` is ignored.
     pub cursor: Option<CursorRequest>,
+    /// A query over several resource types (`POST /.search` at the root, RFC 7644 §3.4.2.1):
+    /// an attribute this resource type does not define has no value, instead of being an error.
+    pub unknown_attributes_absent: bool,
 }
 
 /// The value of the sort key of one resource, as a cursor carries it.
@@ -318,4 +321,62 @@ pub struct ScimRequest {
 pub trait RequestLog: Send + Sync {
     /// Records a batch of requests in one write.
     async fn record(&self, batch: Vec<(TenantId, ScimRequest)>) -> Result<(), DomainError>;
+}
+
+/// Tenant webhook endpoints and their deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Registers an endpoint with its signing secret (stored to sign; never returned again).
+    async fn create(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        url: String,
+        event_types: Vec<String>,
+        secret: String,
+    ) -> Result<crate::webhooks::Webhook, DomainError>;
+    async fn list(&self, t: TenantId) -> Result<Vec<crate::webhooks::Webhook>, DomainError>;
+    /// Removes an endpoint and its deliveries.
+    async fn delete(&self, t: TenantId, actor: &Actor, id: Uuid) -> Result<(), DomainError>;
+    /// An endpoint's deliveries, newest first; `None` when the endpoint does not exist.
+    async fn deliveries(
+        &self,
+        t: TenantId,
+        webhook: Uuid,
+        limit: u64,
+    ) -> Result<Option<Vec<crate::webhooks::Delivery>>, DomainError>;
+    /// Queues a delivery again, attempts reset.
+    async fn replay(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        webhook: Uuid,
+        delivery: Uuid,
+    ) -> Result<crate::webhooks::Delivery, DomainError>;
+}
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptOutcome {
+    pub succeeded: bool,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    /// When to try again; `None` after the last attempt (the delivery goes dead).
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// What the worker needs from storage.
+#[async_trait]
+pub trait EventProcessor: Send + Sync {
+    /// Moves up to `limit` unprocessed outbox events into the audit trail (idempotent on the
+    /// event id) and queues their webhook deliveries; returns how many events it processed.
+    async fn process_outbox(&self, limit: u64) -> Result<u64, DomainError>;
+    /// Claims up to `limit` deliveries due now, leasing each until `lease_until`.
+    async fn claim_deliveries(
+        &self,
+        limit: u64,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<crate::webhooks::DueDelivery>, DomainError>;
+    /// Records an attempt.
+    async fn record_attempt(&self, delivery: Uuid, outcome: AttemptOutcome) -> Result<(), DomainError>;
 }

@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::entities::{group_memberships, groups, outbox, role_mappings, scim_request_log, user_roles, users};
+use crate::entities::{audit_events, group_memberships, groups, role_mappings, scim_request_log, user_roles, users};
 use crate::error::DbResultExt;
 
 /// The directory over Postgres or SQLite.
@@ -77,15 +77,6 @@ fn escape_like(s: &str) -> String {
         out.push(c);
         out
     })
-}
-
-fn envelopes(rows: Vec<outbox::Model>) -> Result<Vec<Value>, DomainError> {
-    rows.into_iter()
-        .map(|m| {
-            serde_json::from_str(&m.envelope)
-                .map_err(|e| DomainError::Unexpected(anyhow::anyhow!("stored event envelope: {e}")))
-        })
-        .collect()
 }
 
 #[async_trait]
@@ -199,27 +190,31 @@ impl DirectoryStore for SqlDirectoryStore {
     }
 
     async fn audit(&self, t: TenantId, q: &AuditQuery) -> Result<Vec<Value>, DomainError> {
-        let mut select = outbox::Entity::find().filter(outbox::Column::TenantId.eq(t.to_string()));
+        let mut select = audit_events::Entity::find().filter(audit_events::Column::TenantId.eq(t.to_string()));
         if let Some(kind) = &q.kind {
-            select = select.filter(outbox::Column::EventType.eq(kind.clone()));
+            select = select.filter(audit_events::Column::EventType.eq(kind.clone()));
         }
         if let Some(actor) = &q.actor {
-            select = select.filter(outbox::Column::Actor.eq(actor.clone()));
+            select = select.filter(audit_events::Column::Actor.eq(actor.clone()));
         }
         if let Some(since) = q.since {
-            select = select.filter(outbox::Column::OccurredAt.gte(since));
+            select = select.filter(audit_events::Column::OccurredAt.gte(since));
         }
         if let Some(before) = q.before {
-            select = select.filter(outbox::Column::Id.lt(before.to_string()));
+            select = select.filter(audit_events::Column::Id.lt(before.to_string()));
         }
-        envelopes(
-            select
-                .order_by_desc(outbox::Column::Id)
-                .limit(q.limit)
-                .all(&self.db)
-                .await
-                .ctx("reading audit")?,
-        )
+        let rows = select
+            .order_by_desc(audit_events::Column::Id)
+            .limit(q.limit)
+            .all(&self.db)
+            .await
+            .ctx("reading audit")?;
+        rows.into_iter()
+            .map(|m| {
+                serde_json::from_str(&m.envelope)
+                    .map_err(|e| DomainError::Unexpected(anyhow::anyhow!("stored event envelope: {e}")))
+            })
+            .collect()
     }
 
     async fn report(&self, t: TenantId) -> Result<ProvisioningReport, DomainError> {

@@ -463,8 +463,40 @@ pub fn condition(filter: &Filter, resource: Resource, backend: DbBackend) -> Res
         resource,
         backend,
         within: None,
+        unknown_absent: false,
     }
     .translate(filter)
+}
+
+/// Like [`condition`], for a query over several resource types (RFC 7644 §3.4.2.1): an
+/// attribute this resource type does not define is treated as having no value, so a
+/// comparison on it is false (and its negation true) instead of an error.
+pub fn condition_across_types(filter: &Filter, resource: Resource, backend: DbBackend) -> Result<Expr, DomainError> {
+    Translator {
+        resource,
+        backend,
+        within: None,
+        unknown_absent: true,
+    }
+    .translate(filter)
+}
+
+/// Whether the resource type defines the attribute a path starts with (common attributes,
+/// core or extension schema).
+pub fn defines(path: &AttrPath, resource: Resource) -> bool {
+    let kind = resource.kind();
+    if path.urn.is_none()
+        && ["id", "externalId", "meta"]
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&path.name))
+    {
+        return true;
+    }
+    let schema = match &path.urn {
+        None => Some(kind.core()),
+        Some(urn) => kind.schema(urn),
+    };
+    schema.is_some_and(|s| s.attribute(&path.name).is_some())
 }
 
 /// Inside a value path: the attribute whose elements the inner paths are relative to.
@@ -479,6 +511,13 @@ struct Translator {
     resource: Resource,
     backend: DbBackend,
     within: Option<Within>,
+    /// See [`condition_across_types`].
+    unknown_absent: bool,
+}
+
+/// A condition that is never true (an attribute without a value).
+fn never() -> Expr {
+    always().not()
 }
 
 impl Translator {
@@ -494,6 +533,9 @@ impl Translator {
             Filter::ValuePath { path, filter } => {
                 if self.within.is_some() {
                     return Err(invalid("nested value paths are not allowed"));
+                }
+                if self.unknown_absent && !defines(path, self.resource) {
+                    return Ok(never());
                 }
                 let nested = |within| Self {
                     within: Some(within),
@@ -555,6 +597,9 @@ impl Translator {
                 }
             };
         }
+        if self.unknown_absent && !defines(path, self.resource) {
+            return Ok(never());
+        }
         let table = self.resource.table();
         match resolve(path, self.resource, self.backend)? {
             Target::Operand(c) => make(c),
@@ -581,7 +626,7 @@ impl Translator {
                         None => p,
                     });
                 }
-                Ok(any.unwrap_or_else(|| always().not()))
+                Ok(any.unwrap_or_else(never))
             }
             Target::Multi(multi) => match sub_column(multi, path.sub.as_deref()) {
                 Some(c) => Ok(exists(multi, make(c)?)),
@@ -866,8 +911,10 @@ fn sort_key(path: &AttrPath, resource: Resource, backend: DbBackend) -> Result<O
     }
 }
 
-fn id_expr(resource: Resource, backend: DbBackend) -> Expr {
-    collate_c(Expr::col((resource.table(), "id")), backend)
+/// The tie-breaker. Ids are lower-case hyphenated UUIDs, which every collation orders like
+/// plain bytes, so the column is used as it is and its primary-key index serves the order.
+fn id_expr(resource: Resource) -> Expr {
+    Expr::col((resource.table(), "id"))
 }
 
 fn key_value(v: &SortValue, ty: SortType) -> Option<Expr> {
@@ -974,7 +1021,7 @@ where
         Some(path) => sort_key(path, resource, backend)?,
         None => None,
     };
-    let id = id_expr(resource, backend);
+    let id = id_expr(resource);
     let mut select = select;
     if let Some(k) = &key {
         let alias = match k.ty {

@@ -392,7 +392,12 @@ impl GroupStore for SqlGroupStore {
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<Group>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
-            select = select.filter(condition(f, Resource::Group, self.db.get_database_backend())?);
+            let backend = self.db.get_database_backend();
+            select = select.filter(if q.unknown_attributes_absent {
+                crate::filter::condition_across_types(f, Resource::Group, backend)?
+            } else {
+                condition(f, Resource::Group, backend)?
+            });
         }
         let total = select.clone().count(&self.db).await.ctx("counting groups")?;
         if q.count == 0 {

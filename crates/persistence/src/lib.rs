@@ -15,6 +15,7 @@ mod roles;
 mod tenants;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub use roles::SqlRoleStore;
 pub use tenants::SqlTenantStore;
 pub use tokens::SqlTokenStore;
 pub use users::SqlUserStore;
+pub use webhooks::SqlWebhookStore;
 
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
@@ -94,6 +96,8 @@ impl Database {
             roles: Arc::new(SqlRoleStore::new(self.conn.clone(), catalogue)),
             directory: Arc::new(SqlDirectoryStore::new(self.conn.clone())),
             request_log: Arc::new(SqlDirectoryStore::new(self.conn.clone())),
+            webhooks: Arc::new(SqlWebhookStore::new(self.conn.clone())),
+            events: Arc::new(SqlWebhookStore::new(self.conn.clone())),
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct Stores {
     pub roles: Arc<dyn domain::ports::RoleStore>,
     pub directory: Arc<dyn domain::ports::DirectoryStore>,
     pub request_log: Arc<dyn domain::ports::RequestLog>,
+    pub webhooks: Arc<dyn domain::ports::WebhookStore>,
+    pub events: Arc<dyn domain::ports::EventProcessor>,
 }
 
 fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {

@@ -266,7 +266,12 @@ impl UserStore for SqlUserStore {
     async fn list(&self, t: TenantId, q: &ListQuery) -> Result<Page<User>, DomainError> {
         let mut select = scoped(t);
         if let Some(f) = &q.filter {
-            select = select.filter(condition(f, Resource::User, self.db.get_database_backend())?);
+            let backend = self.db.get_database_backend();
+            select = select.filter(if q.unknown_attributes_absent {
+                crate::filter::condition_across_types(f, Resource::User, backend)?
+            } else {
+                condition(f, Resource::User, backend)?
+            });
         }
         let total = select.clone().count(&self.db).await.ctx("counting users")?;
         if q.count == 0 {

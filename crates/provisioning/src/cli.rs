@@ -39,6 +39,8 @@ pub enum Command {
     ScimApi,
     /// Only the admin listener.
     AdminApi,
+    /// Only event processing: audit trail and webhook deliveries (any number may run).
+    Worker,
     /// Applies database migrations and exits.
     Migrate,
     /// Tenants.
@@ -211,7 +213,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn serve(settings: &Settings, roles: Roles) -> Result<Option<Value>, Failure> {
-    if settings.admin.jwt.uses_dev_secret() && roles != Roles::ScimApi {
+    if settings.admin.jwt.uses_dev_secret() && matches!(roles, Roles::All | Roles::AdminApi) {
         tracing::warn!(
             "admin.jwt is not configured: the admin API accepts tokens signed with the built-in DEVELOPMENT secret; set admin.jwt.hs256_secret or admin.jwt.public_key_pem in production"
         );
@@ -252,6 +254,7 @@ async fn execute(command: Command, settings: &Settings) -> Result<Option<Value>,
         Command::Serve => serve(settings, Roles::All).await,
         Command::ScimApi => serve(settings, Roles::ScimApi).await,
         Command::AdminApi => serve(settings, Roles::AdminApi).await,
+        Command::Worker => serve(settings, Roles::Worker).await,
         Command::Migrate => {
             let db = Database::connect(&settings.database.url)
                 .await

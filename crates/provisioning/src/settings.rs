@@ -26,6 +26,31 @@ pub struct Settings {
     pub scim: ScimSettings,
     #[serde(default)]
     pub roles: RolesSettings,
+    pub worker: WorkerSettings,
+}
+
+/// `worker.*`: event processing and webhook delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Delivery attempts before a webhook delivery goes dead.
+    pub max_attempts: i32,
+    /// First retry delay in milliseconds; doubles each attempt, capped at one hour.
+    pub base_backoff_ms: u64,
+    /// Sleep between polls when idle, in milliseconds.
+    pub idle_poll_ms: u64,
+}
+
+impl WorkerSettings {
+    /// The worker's configuration.
+    pub fn config(&self) -> worker::WorkerConfig {
+        worker::WorkerConfig {
+            max_attempts: self.max_attempts.max(1),
+            base_backoff: std::time::Duration::from_millis(self.base_backoff_ms),
+            idle_poll: std::time::Duration::from_millis(self.idle_poll_ms.max(10)),
+            ..worker::WorkerConfig::default()
+        }
+    }
 }
 
 /// `roles.*`: the role catalogue (SPEC §6 defaults when absent).
@@ -165,7 +190,10 @@ impl Settings {
             .set_default("http.public_base_url", "http://127.0.0.1:8080")?
             .set_default("scim.max_results", 200)?
             .set_default("scim.max_body_bytes", 1_048_576)?
-            .set_default("scim.token_cache", true)?;
+            .set_default("scim.token_cache", true)?
+            .set_default("worker.max_attempts", 8)?
+            .set_default("worker.base_backoff_ms", 10_000)?
+            .set_default("worker.idle_poll_ms", 250)?;
         if let Some(path) = &file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the configuration file {}", path.display()))?;

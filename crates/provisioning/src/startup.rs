@@ -28,6 +28,8 @@ pub enum Roles {
     All,
     ScimApi,
     AdminApi,
+    /// Only event processing.
+    Worker,
 }
 
 /// A built, bound, not yet running application.
@@ -35,6 +37,7 @@ pub struct Application {
     scim: Option<(Server, u16)>,
     admin: Option<(Server, u16)>,
     maintenance: Option<tokio::task::JoinHandle<()>>,
+    worker: Option<tokio::task::JoinHandle<()>>,
     pub db: Database,
     pub stores: Stores,
     pub auth: Arc<TokenAuth>,
@@ -61,6 +64,20 @@ async fn admin_not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, Pr
     )))
 }
 
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 fn bind(addr: &str) -> anyhow::Result<(TcpListener, u16)> {
     let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
     let port = listener.local_addr()?.port();
@@ -83,6 +100,7 @@ impl Application {
             scim: None,
             admin: None,
             maintenance: None,
+            worker: None,
             db,
             stores,
             auth,
@@ -94,6 +112,10 @@ impl Application {
         }
         if matches!(roles, Roles::All | Roles::AdminApi) {
             app.admin = Some(app.admin_server(settings)?);
+        }
+        if matches!(roles, Roles::All | Roles::Worker) {
+            let worker = app.worker(settings)?;
+            app.worker = Some(tokio::spawn(worker.run_until_stopped()));
         }
         Ok(app)
     }
@@ -138,6 +160,7 @@ impl Application {
             tokens: self.stores.tokens.clone(),
             roles: self.stores.roles.clone(),
             directory: self.stores.directory.clone(),
+            webhooks: self.stores.webhooks.clone(),
             catalogue: self.catalogue.clone(),
             jwt: settings.jwt()?,
             public_base_url: settings.http.public_base_url.clone(),
@@ -171,6 +194,11 @@ impl Application {
         Ok((server, port))
     }
 
+    /// A worker over this application's database (tests drive its step function directly).
+    pub fn worker(&self, settings: &Settings) -> anyhow::Result<worker::Worker> {
+        worker::Worker::new(self.stores.events.clone(), settings.worker.config())
+    }
+
     /// The bound port of the public (SCIM, SSO) listener.
     pub fn scim_port(&self) -> Option<u16> {
         self.scim.as_ref().map(|s| s.1)
@@ -185,9 +213,15 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let auth = self.auth.clone();
         let servers: Vec<Server> = [self.scim, self.admin].into_iter().flatten().map(|s| s.0).collect();
-        let results = futures_util::future::join_all(servers).await;
-        if let Some(m) = self.maintenance {
-            m.abort();
+        let results = if servers.is_empty() {
+            // Worker only: run until SIGTERM or ctrl-c.
+            shutdown_signal().await;
+            Vec::new()
+        } else {
+            futures_util::future::join_all(servers).await
+        };
+        for task in [self.maintenance, self.worker].into_iter().flatten() {
+            task.abort();
         }
         auth.flush_last_used().await;
         for r in results {

@@ -5,6 +5,7 @@ mod roles;
 mod scim;
 mod sso;
 mod tenants;
+mod webhooks;
 
 /// Registers every handler (through `service`, so each is in the OpenAPI document).
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -30,5 +31,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(directory::list_members)
         .service(directory::provisioning_report)
         .service(directory::audit_events)
-        .service(directory::event_feed);
+        .service(directory::event_feed)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::create_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::list_deliveries)
+        .service(webhooks::replay_delivery);
 }

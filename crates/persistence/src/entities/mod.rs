@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table, mirroring the migrations exactly.
 
+pub mod audit_events;
 pub mod group_memberships;
 pub mod groups;
 pub mod outbox;
@@ -11,3 +12,5 @@ pub mod tenants;
 pub mod user_emails;
 pub mod user_roles;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;

@@ -299,7 +299,8 @@ async fn account_manager_sets_up_a_customer_and_verifies_provisioning() -> TestR
     assert_eq!(report["recent_scim_errors"][0]["scim_type"], "invalidFilter");
     assert!(!report.to_string().contains("nope"), "no query strings in the log");
 
-    // 6. The audit trail names the actors.
+    // 6. The audit trail (written by the worker) names the actors.
+    app.drain().await;
     let (status, audit, _) = app
         .admin(
             am,
@@ -602,6 +603,35 @@ async fn every_admin_route_enforces_authentication_and_roles() -> TestResult {
         (Method::GET, format!("{t}/provisioning-report"), None, false),
         (Method::GET, format!("{t}/audit-events"), None, false),
         (Method::GET, format!("{t}/events"), None, false),
+        (Method::GET, format!("{t}/webhooks"), None, false),
+        (
+            Method::POST,
+            format!("{t}/webhooks"),
+            Some(json!({"url": "http://127.0.0.1:9/hook"})),
+            true,
+        ),
+        (
+            Method::DELETE,
+            format!("{t}/webhooks/{}", uuid::Uuid::now_v7()),
+            None,
+            true,
+        ),
+        (
+            Method::GET,
+            format!("{t}/webhooks/{}/deliveries", uuid::Uuid::now_v7()),
+            None,
+            false,
+        ),
+        (
+            Method::POST,
+            format!(
+                "{t}/webhooks/{}/deliveries/{}/replay",
+                uuid::Uuid::now_v7(),
+                uuid::Uuid::now_v7()
+            ),
+            None,
+            true,
+        ),
     ];
     // Every route the server registers is in this table (and nothing else is in the document).
     let (_, doc, _) = app.admin(None, Method::GET, "/admin/openapi.json", None).await;
@@ -645,7 +675,9 @@ async fn every_admin_route_enforces_authentication_and_roles() -> TestResult {
         if *is_write {
             assert_eq!(status, 403, "viewer {method} {path}: {res}");
         } else {
-            assert_eq!(status, 200, "viewer {method} {path}: {res}");
+            // Reads succeed (404 only where the path names a resource that does not exist).
+            let ok = status == 200 || (status == 404 && path.contains("/webhooks/"));
+            assert!(ok, "viewer {method} {path}: {status} {res}");
         }
     }
     for token in [&manager, &admin] {

@@ -142,7 +142,7 @@ async fn cli_sets_up_a_tenant_whose_token_works_against_the_server() -> TestResu
             .await?;
     let base = format!("http://127.0.0.1:{}/api/scim/v2", app.scim_port().unwrap_or_default());
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let (status, body) = read(
         client
             .get(format!("{base}/Users?startIndex=1&count=2"))
@@ -259,7 +259,7 @@ async fn serve_with_no_configuration_answers_the_okta_connector_probe() -> TestR
     ]);
     let enabled = cli(&["scim", "enable", "--tenant", "acme"]);
     let token = enabled["token"].as_str().unwrap_or_default().to_owned();
-    let res = reqwest::Client::new()
+    let res = crate::helpers::http_client()
         .get(format!(
             "http://127.0.0.1:{port}/api/scim/v2/Users?startIndex=1&count=2"
         ))

@@ -8,6 +8,7 @@ use domain::tenant::{SamlIdp, Slug, TenantId};
 use persistence::{Database, Stores};
 use provisioning::settings::{
     AdminSettings, DatabaseSettings, HttpSettings, LogSettings, RedisSettings, RolesSettings, ScimSettings, Settings,
+    WorkerSettings,
 };
 use provisioning::startup::{Application, Roles};
 use reqwest::{Method, Response};
@@ -59,6 +60,11 @@ pub fn settings(database_url: String) -> Settings {
             token_cache: true,
         },
         roles: RolesSettings::default(),
+        worker: WorkerSettings {
+            max_attempts: 3,
+            base_backoff_ms: 50,
+            idle_poll_ms: 50,
+        },
     }
 }
 
@@ -82,6 +88,13 @@ pub struct TestApp {
     pub db: Database,
     pub database_url: String,
     pub auth: Arc<scim_api::auth::TokenAuth>,
+    pub worker: worker::Worker,
+}
+
+/// An HTTP client (the process's TLS provider installed first, as the binary does).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -101,13 +114,14 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let db = app.db.clone();
     let stores = app.stores.clone();
     let auth = app.auth.clone();
+    let worker = app.worker(&settings).expect("worker");
     tokio::spawn(app.run_until_stopped());
     let address = format!("http://127.0.0.1:{port}");
     let mut test = TestApp {
         base: format!("{address}/api/scim/v2"),
         address,
         admin_address: format!("http://127.0.0.1:{admin_port}"),
-        client: reqwest::Client::new(),
+        client: http_client(),
         tenant: TestTenant {
             id: TenantId(Uuid::nil()),
             token: String::new(),
@@ -117,6 +131,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         db,
         database_url,
         auth,
+        worker,
     };
     test.tenant = test.new_tenant("acme").await;
     test
@@ -256,6 +271,16 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Runs the worker's step until the outbox and the due deliveries are empty.
+    pub async fn drain(&self) {
+        for _ in 0..1000 {
+            if self.worker.try_execute_next().await.expect("worker step") == worker::Outcome::Empty {
+                return;
+            }
+        }
+        panic!("the worker never ran out of work");
+    }
+
     /// An admin JWT minted with the configured (development) key.
     pub fn admin_token(&self, role: &str) -> String {
         let settings = settings(self.database_url.clone());

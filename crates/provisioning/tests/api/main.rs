@@ -18,3 +18,4 @@ mod okta;
 mod search;
 mod sorting;
 mod tokens;
+mod webhooks;

@@ -74,8 +74,27 @@ async fn root_search_returns_users_then_groups() -> TestResult {
         (
             Some("userName sw \"sales\" or displayName eq \"Support\""),
             json!({}),
-            vec!["User:sales.ann@acme.test"],
-            1,
+            vec!["User:sales.ann@acme.test", "Group:Support"],
+            2,
+        ),
+        // RFC 7644 §3.4.2.1: users have no `members`, so `not (members pr)` holds for each.
+        (
+            Some("not (members pr)"),
+            json!({}),
+            vec!["User:sales.ann@acme.test", "User:bo@acme.test", "Group:Support"],
+            3,
+        ),
+        // A User-only sortBy: groups keep their own order.
+        (
+            None,
+            json!({"sortBy": "userName"}),
+            vec![
+                "User:bo@acme.test",
+                "User:sales.ann@acme.test",
+                "Group:Sales",
+                "Group:Support",
+            ],
+            4,
         ),
         // One page across both types.
         (
@@ -110,6 +129,11 @@ async fn root_search_returns_users_then_groups() -> TestResult {
 
     for (body, scim_type) in [
         (search(Some("nosuch eq \"x\""), json!({})), "invalidFilter"),
+        (
+            search(Some("userName pr and members.display eq \"x\""), json!({})),
+            "invalidFilter",
+        ),
+        (search(None, json!({"sortBy": "shoeSize"})), "invalidValue"),
         (search(Some("userName eq"), json!({})), "invalidFilter"),
         (search(None, json!({"cursor": ""})), "invalidValue"),
         (json!([1]), "invalidSyntax"),

@@ -166,6 +166,7 @@ impl ListParams {
                 sort_by,
                 descending,
                 cursor,
+                unknown_attributes_absent: false,
             },
             fingerprint,
         })

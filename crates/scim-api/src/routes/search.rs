@@ -1,14 +1,15 @@
 //! `POST /.search` at the root (RFC 7644 §3.4.3): one query over Users and Groups.
 //!
 //! The result is the users that match, then the groups that match, paged together with
-//! `startIndex` / `count`. RFC 7644 §3.4.2.1: an attribute a resource type does not have is
-//! treated as having no value, so a filter (or `sortBy`) that names a User-only attribute
-//! simply matches no group, and the other way round; only a filter that neither type can
-//! evaluate is an error.
+//! `startIndex` / `count`. RFC 7644 §3.4.2.1: an attribute a resource type does not define is
+//! treated as having no value there, so `userName sw "a" or displayName eq "Sales"` finds
+//! users by name and the Sales group, and `not (members pr)` finds every user. Only an
+//! attribute that neither type defines is an error.
 
 use actix_web::{HttpResponse, web};
 use domain::DomainError;
-use domain::schema::{GROUP_SCHEMA, USER_SCHEMA};
+use domain::filter::{AttrPath, Filter};
+use domain::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
 
 use super::query::{ListParams, list_response};
 use crate::ScimState;
@@ -17,9 +18,31 @@ use crate::body::ScimBody;
 use crate::error::{ScimError, ScimType};
 use crate::render::{group_json, user_json};
 
-/// Whether an error means "this resource type cannot answer the query" rather than a fault.
-fn not_applicable(e: &DomainError) -> bool {
-    matches!(e, DomainError::InvalidFilter(_) | DomainError::InvalidValue(_))
+/// Whether the resource type defines the attribute a path starts with.
+fn defines(path: &AttrPath, kind: ResourceKind) -> bool {
+    if path.urn.is_none()
+        && ["id", "externalId", "meta"]
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&path.name))
+    {
+        return true;
+    }
+    let schema = match &path.urn {
+        None => Some(kind.core()),
+        Some(urn) => kind.schema(urn),
+    };
+    schema.is_some_and(|s| s.attribute(&path.name).is_some())
+}
+
+/// The first attribute of the filter that neither Users nor Groups define.
+fn undefined_everywhere(filter: &Filter) -> Option<&AttrPath> {
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => undefined_everywhere(a).or_else(|| undefined_everywhere(b)),
+        Filter::Not(inner) => undefined_everywhere(inner),
+        Filter::Present(path) | Filter::Compare { path, .. } | Filter::ValuePath { path, .. } => {
+            (!defines(path, ResourceKind::User) && !defines(path, ResourceKind::Group)).then_some(path)
+        }
+    }
 }
 
 /// `POST /.search`.
@@ -37,60 +60,52 @@ pub async fn search_all(
     }
     let user_projection = params.projection(USER_SCHEMA);
     let group_projection = params.projection(GROUP_SCHEMA);
-    let users_q = params
+    let mut users_q = params
         .to_query("User", state.max_results, user_projection.wants("groups"))?
         .query;
     let mut groups_q = params
         .to_query("Group", state.max_results, group_projection.wants("members"))?
         .query;
+    if let Some(path) = users_q.filter.as_ref().and_then(undefined_everywhere) {
+        return Err(DomainError::InvalidFilter(format!(
+            "filtering on '{path}' is not supported: neither Users nor Groups have such an attribute"
+        ))
+        .into());
+    }
+    users_q.unknown_attributes_absent = true;
+    groups_q.unknown_attributes_absent = true;
+    // A sortBy that one type does not define: that type has no value for it, so it keeps its
+    // own (id) order; one that neither defines is an error.
+    if let Some(path) = &users_q.sort_by {
+        match (defines(path, ResourceKind::User), defines(path, ResourceKind::Group)) {
+            (false, false) => {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("cannot sort by '{path}': neither Users nor Groups have such an attribute"),
+                ));
+            }
+            (true, false) => groups_q.sort_by = None,
+            (false, true) => users_q.sort_by = None,
+            (true, true) => {}
+        }
+    }
     let start = users_q.start_index;
     let count = users_q.count;
-
-    let users = match state.users.list(ctx.tenant_id, &users_q).await {
-        Ok(page) => Ok(page),
-        Err(e) if not_applicable(&e) => Err(e),
-        Err(e) => return Err(e.into()),
-    };
-    let (users_total, user_items) = match &users {
-        Ok(page) => (page.total, page.items.as_slice()),
-        Err(_) => (0, &[][..]),
-    };
+    let users = state.users.list(ctx.tenant_id, &users_q).await?;
     // The groups' part of the page starts where the users end.
-    groups_q.start_index = start.saturating_sub(users_total).max(1);
-    groups_q.count = count.saturating_sub(u64::try_from(user_items.len()).unwrap_or(u64::MAX));
-    let mut groups = state.groups.list(ctx.tenant_id, &groups_q).await;
-    if let Err(e) = &groups
-        && not_applicable(e)
-        && groups_q.sort_by.is_some()
-        && users.is_ok()
-    {
-        // A User-only sortBy: groups have no value for it, so they keep their own order.
-        groups_q.sort_by = None;
-        groups = state.groups.list(ctx.tenant_id, &groups_q).await;
-    }
-    let groups = match groups {
-        Ok(page) => Some(page),
-        Err(e) if not_applicable(&e) => match users {
-            Ok(_) => None,
-            // Neither type can answer: the users' error names the problem.
-            Err(users_err) => return Err(users_err.into()),
-        },
-        Err(e) => return Err(e.into()),
-    };
-    let mut resources = Vec::new();
-    for u in user_items {
+    groups_q.start_index = start.saturating_sub(users.total).max(1);
+    groups_q.count = count.saturating_sub(u64::try_from(users.items.len()).unwrap_or(u64::MAX));
+    let groups = state.groups.list(ctx.tenant_id, &groups_q).await?;
+    let mut resources = Vec::with_capacity(users.items.len() + groups.items.len());
+    for u in &users.items {
         let mut v = user_json(u, &state.base_url);
         user_projection.apply(&mut v);
         resources.push(v);
     }
-    let mut total = users_total;
-    if let Some(page) = &groups {
-        total += page.total;
-        for g in &page.items {
-            let mut v = group_json(g, &state.base_url);
-            group_projection.apply(&mut v);
-            resources.push(v);
-        }
+    for g in &groups.items {
+        let mut v = group_json(g, &state.base_url);
+        group_projection.apply(&mut v);
+        resources.push(v);
     }
-    Ok(list_response(total, start, resources))
+    Ok(list_response(users.total + groups.total, start, resources))
 }
