@@ -26,11 +26,7 @@ SCIM2_CLI_VERSION=0.6.0
 # Failures known and tracked, as "check_name|text of its message". Each must say why; the run
 # still prints them. Anything else the checker reports fails the run.
 KNOWN_FAILURES=(
-    # PATCH {"op":"remove","path":"active"}: SqlUserStore::write (crates/persistence/src/users.rs)
-    # restores the current `active` whenever a new document lacks it, which protects Okta's PUTs
-    # (idp-wire.md §7) but also undoes an explicit PATCH remove. Needs a PUT/PATCH distinction
-    # in the store; tracked for the lead.
-    "check_remove_attribute|did not remove attribute 'active'"
+    # none
 )
 
 VENV=${SCIM_COMPLIANCE_VENV:-$ROOT/target/scim-compliance-venv}

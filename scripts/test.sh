@@ -157,6 +157,25 @@ run_suite() {
 run_suite sqlite -u TEST_REDIS_URL TEST_DATABASE_URL=sqlite
 run_suite postgres TEST_DATABASE_URL="$PG_URL" TEST_REDIS_URL="$RD_URL"
 
+# The public SCIM compliance checker (scim2-tester), on SQLite and PostgreSQL.
+banner "SCIM compliance: scim2-tester on SQLite and PostgreSQL (scripts/scim-compliance.sh)"
+if POSTGRES_URL="$PG_URL" bash scripts/scim-compliance.sh; then
+    RESULT[compliance]=passed
+else
+    RESULT[compliance]=FAILED
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+fi
+
+# A short fuzz run on stable: the seed corpus plus generated mutations for the filter parser
+# and the PATCH engine (long campaigns: docs/fuzzing.md).
+banner "fuzz: corpus replay and mutations on stable (fuzz/)"
+if cargo test --release --quiet --manifest-path fuzz/Cargo.toml; then
+    RESULT[fuzz]=passed
+else
+    RESULT[fuzz]=FAILED
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+fi
+
 # The admin API's OpenAPI document: a standard validator, then schemathesis (no 5xx).
 banner "admin API: openapi-spec-validator and schemathesis (scripts/admin-api-check.sh)"
 if bash scripts/admin-api-check.sh; then
@@ -167,12 +186,13 @@ else
 fi
 
 elapsed=$((SECONDS - STARTED))
-summary="sqlite ${RESULT[sqlite]}, postgres ${RESULT[postgres]}, openapi ${RESULT[openapi]}"
+summary="sqlite ${RESULT[sqlite]}, postgres ${RESULT[postgres]}, compliance ${RESULT[compliance]}, fuzz ${RESULT[fuzz]}, openapi ${RESULT[openapi]}"
 if [[ $QUICK -eq 1 ]]; then
     summary="$summary (fmt and clippy skipped)"
 fi
 status=0
-if [[ ${RESULT[sqlite]} == passed && ${RESULT[postgres]} == passed && ${RESULT[openapi]} == passed ]]; then
+if [[ ${RESULT[sqlite]} == passed && ${RESULT[postgres]} == passed && ${RESULT[compliance]} == passed &&
+    ${RESULT[fuzz]} == passed && ${RESULT[openapi]} == passed ]]; then
     banner "ALL PASSED: $summary in ${elapsed}s"
 else
     banner "TESTS FAILED: $summary in ${elapsed}s"

@@ -179,11 +179,13 @@ impl SqlUserStore {
         actor: &Actor,
         current: users::Model,
         mut doc: Document,
+        is_put: bool,
     ) -> Result<User, DomainError> {
         let id = parse_id(&current.id)?;
         // PUT without `active` keeps the current state: a PUT that omits it must never
-        // deactivate anybody (idp-wire.md §7).
-        if !doc.contains_key("active") {
+        // deactivate anybody (idp-wire.md §7). A PATCH that removes `active` really removes it
+        // (RFC 7644 §3.5.2.2); a user without the attribute counts as active.
+        if is_put && !doc.contains_key("active") {
             doc.insert("active".into(), Value::Bool(current.active));
         }
         let old: Document = serde_json::from_str(&current.doc).unwrap_or_default();
@@ -365,7 +367,7 @@ impl UserStore for SqlUserStore {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         let current = lock(&txn, t, id).await?;
         check_version(current.version, if_match)?;
-        let mut user = self.write(&txn, t, actor, current, doc).await?;
+        let mut user = self.write(&txn, t, actor, current, doc, true).await?;
         user.groups = Some(
             groups_of(&txn, t, &[id.to_string()])
                 .await?
@@ -393,7 +395,7 @@ impl UserStore for SqlUserStore {
         let patched = apply_all(&old, ops, ResourceKind::User)?;
         // Re-validate the result as if it had been PUT: a PATCH cannot store what a PUT could not.
         let doc = normalize(ResourceKind::User, &Value::Object(patched))?;
-        let mut user = self.write(&txn, t, actor, current, doc).await?;
+        let mut user = self.write(&txn, t, actor, current, doc, false).await?;
         user.groups = Some(
             groups_of(&txn, t, &[id.to_string()])
                 .await?

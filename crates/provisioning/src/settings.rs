@@ -39,6 +39,8 @@ pub struct WorkerSettings {
     pub base_backoff_ms: u64,
     /// Sleep between polls when idle, in milliseconds.
     pub idle_poll_ms: u64,
+    /// Whether `serve` also processes events (turn off when separate `worker` processes run).
+    pub in_process: bool,
 }
 
 impl WorkerSettings {
@@ -193,7 +195,8 @@ impl Settings {
             .set_default("scim.token_cache", true)?
             .set_default("worker.max_attempts", 8)?
             .set_default("worker.base_backoff_ms", 10_000)?
-            .set_default("worker.idle_poll_ms", 250)?;
+            .set_default("worker.idle_poll_ms", 250)?
+            .set_default("worker.in_process", true)?;
         if let Some(path) = &file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the configuration file {}", path.display()))?;

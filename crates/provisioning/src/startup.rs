@@ -113,7 +113,8 @@ impl Application {
         if matches!(roles, Roles::All | Roles::AdminApi) {
             app.admin = Some(app.admin_server(settings)?);
         }
-        if matches!(roles, Roles::All | Roles::Worker) {
+        let in_process = roles == Roles::All && settings.worker.in_process;
+        if in_process || roles == Roles::Worker {
             let worker = app.worker(settings)?;
             app.worker = Some(tokio::spawn(worker.run_until_stopped()));
         }

@@ -60,10 +60,12 @@ pub fn settings(database_url: String) -> Settings {
             token_cache: true,
         },
         roles: RolesSettings::default(),
+        // Tests drive the worker's step function themselves (`TestApp::drain`).
         worker: WorkerSettings {
             max_attempts: 3,
             base_backoff_ms: 50,
             idle_poll_ms: 50,
+            in_process: false,
         },
     }
 }
