@@ -230,4 +230,83 @@ mod tests {
         assert!(jwt.verify(&none).is_err(), "alg none");
         assert!(JwtConfig::hs256("short", None, None).is_err());
     }
+
+    /// RS256 and ES256 tokens minted elsewhere (keys made by the openssl CLI) verify with the
+    /// public key alone, and a token signed by another key does not.
+    #[test]
+    fn public_key_configurations_verify_rs256_and_es256_tokens() {
+        let dir = std::env::temp_dir().join(format!("jwt-keys-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa.pem",
+        ]);
+        openssl(&["pkey", "-in", "rsa.pem", "-pubout", "-out", "rsa.pub"]);
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "ec.pem",
+        ]);
+        openssl(&["pkey", "-in", "ec.pem", "-pubout", "-out", "ec.pub"]);
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "other.pem",
+        ]);
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        let claims = Claims {
+            sub: "ops@betatesting.test".into(),
+            role: AdminRole::Viewer,
+            exp: (Utc::now() + chrono::Duration::minutes(5)).timestamp(),
+            iat: None,
+            iss: Some("https://id.betatesting.test".into()),
+            aud: Some("provisioning-admin".into()),
+        };
+        let issuer = Some("https://id.betatesting.test".to_owned());
+        let audience = Some("provisioning-admin".to_owned());
+        let rsa_key = EncodingKey::from_rsa_pem(read("rsa.pem").as_bytes()).unwrap();
+        let rsa_token = encode(&Header::new(Algorithm::RS256), &claims, &rsa_key).unwrap();
+        let rsa = JwtConfig::public_key(&read("rsa.pub"), issuer.clone(), audience.clone()).unwrap();
+        assert_eq!(rsa.verify(&rsa_token).unwrap().role, AdminRole::Viewer);
+        let ec_key = EncodingKey::from_ec_pem(read("ec.pem").as_bytes()).unwrap();
+        let ec_token = encode(&Header::new(Algorithm::ES256), &claims, &ec_key).unwrap();
+        let ec = JwtConfig::public_key(&read("ec.pub"), issuer, audience).unwrap();
+        assert_eq!(ec.verify(&ec_token).unwrap().sub, "ops@betatesting.test");
+        assert!(ec.verify(&rsa_token).is_err(), "an RS256 token against an ES256 key");
+        let other = EncodingKey::from_ec_pem(read("other.pem").as_bytes()).unwrap();
+        assert!(
+            ec.verify(&encode(&Header::new(Algorithm::ES256), &claims, &other).unwrap())
+                .is_err()
+        );
+        assert!(
+            ec.mint("x", AdminRole::Admin, chrono::Duration::hours(1)).is_err(),
+            "public keys cannot mint"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -118,7 +118,7 @@ pub fn validate_url(url: &str) -> Result<(), DomainError> {
     match rest {
         Some(r) if !r.is_empty() && !r.split('/').next().unwrap_or_default().contains('@') => Ok(()),
         _ => Err(DomainError::InvalidValue(format!(
-            "'{url}' is not an absolute https:// URL without credentials"
+            "'{url}' is not an absolute http(s):// URL without credentials (use https in production)"
         ))),
     }
 }

@@ -36,6 +36,9 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Deliveries attempted per step.
+const BATCH: u64 = 20;
+
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -68,8 +71,11 @@ impl Worker {
     /// Processes a batch of outbox events and attempts the deliveries that are due.
     pub async fn try_execute_next(&self) -> anyhow::Result<Outcome> {
         let processed = self.store.process_outbox(200).await?;
-        let lease = Utc::now() + chrono::Duration::seconds(60);
-        let due = self.store.claim_deliveries(20, lease).await?;
+        // The lease outlasts the whole batch even if every receiver times out, so no other
+        // worker takes a delivery this one is still sending.
+        let lease = self.config.request_timeout.saturating_mul(BATCH as u32) + std::time::Duration::from_secs(30);
+        let lease = Utc::now() + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::minutes(10));
+        let due = self.store.claim_deliveries(BATCH, lease).await?;
         let delivered = due.len();
         for d in due {
             let outcome = self.attempt(&d).await;
@@ -130,8 +136,18 @@ impl Worker {
                 let code = res.status().as_u16();
                 self.failure(d, Some(code), format!("the receiver answered {code}"))
             }
-            // The error names the URL and the cause, never the body or the secret.
-            Err(e) => self.failure(d, None, e.without_url().to_string()),
+            // The error and its causes (connection refused, timeout, TLS...), never the body or
+            // the secret.
+            Err(e) => {
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    message.push_str(": ");
+                    message.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                self.failure(d, None, message)
+            }
         }
     }
 

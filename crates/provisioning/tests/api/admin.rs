@@ -377,11 +377,27 @@ async fn token_rotation_through_the_admin_api() -> TestResult {
     for t in [&app.tenant.token, &second_token] {
         assert_eq!(app.scim_as(t, Method::GET, "/Users", None).await.status(), 200);
     }
+    // last_used_at is gathered in memory and written in batches, not on every request.
+    let (_, before, _) = app
+        .admin(am, Method::GET, "/admin/v1/tenants/acme/scim/tokens", None)
+        .await;
+    assert!(
+        before
+            .as_array()
+            .is_some_and(|l| l.iter().all(|t| t["last_used_at"].is_null())),
+        "{before}"
+    );
+    app.auth.flush_last_used().await;
     let (status, list, _) = app
         .admin(am, Method::GET, "/admin/v1/tenants/acme/scim/tokens", None)
         .await;
     assert_eq!(status, 200);
     assert_eq!(list.as_array().map(Vec::len), Some(2));
+    assert!(
+        list.as_array()
+            .is_some_and(|l| l.iter().all(|t| t["last_used_at"].is_string())),
+        "{list}"
+    );
     let text = list.to_string();
     assert!(
         !text.contains(&app.tenant.token[7..]) && !text.contains(&second_token[7..]),
