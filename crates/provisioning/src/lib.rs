@@ -2,6 +2,7 @@
 //! only crate that knows every other one.
 
 pub mod cli;
+pub mod metrics;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -139,12 +139,14 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(scim_api::request_log::record))
+                .wrap(actix_web::middleware::from_fn(crate::metrics::scim_listener))
                 .wrap(TracingLogger::<TenantRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(db.clone())
                 .app_data(web::PayloadConfig::new(limit))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(crate::metrics::metrics))
                 .configure(scim_api::configure)
         })
         .listen(listener)?
@@ -175,10 +177,12 @@ impl Application {
                 .app_data(db.clone())
                 .configure(admin_api::configure)
                 .split_for_parts();
-            app.wrap(TracingLogger::<TenantRootSpan>::new())
+            app.wrap(actix_web::middleware::from_fn(crate::metrics::admin_listener))
+                .wrap(TracingLogger::<TenantRootSpan>::new())
                 .configure(admin_api::extractor_config)
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(crate::metrics::metrics))
                 .route(
                     "/admin/docs",
                     web::get().to(|| async {

@@ -80,6 +80,7 @@ impl TokenAuth {
             if let Some(hit) = hit {
                 if hit.verified.elapsed() < MAX_AGE && hit.expires_at.is_none_or(|e| e > now) {
                     self.mark_used(hit.context.token_id, now);
+                    crate::metrics::token_check("cache_hit");
                     return Ok(hit.context);
                 }
                 if let Ok(mut c) = self.cache.lock() {
@@ -87,10 +88,14 @@ impl TokenAuth {
                 }
             }
         }
-        let id = lookup_id(presented).ok_or_else(refused)?;
-        let record = self.store.find(id).await?.ok_or_else(refused)?;
+        let early = || {
+            crate::metrics::token_check("refused");
+            refused()
+        };
+        let id = lookup_id(presented).ok_or_else(early)?;
+        let record = self.store.find(id).await?.ok_or_else(early)?;
         if !record.info.is_usable(now) || !record.scim_enabled {
-            return Err(refused());
+            return Err(early());
         }
         let plaintext = presented.to_owned();
         let hash = record.hash.clone();
@@ -98,6 +103,7 @@ impl TokenAuth {
         let ok = tokio::task::spawn_blocking(move || span.in_scope(|| verify_secret(&plaintext, &hash)))
             .await
             .map_err(|e| ScimError::from(domain::DomainError::Unexpected(e.into())))?;
+        crate::metrics::token_check(if ok { "argon2_ok" } else { "argon2_failed" });
         if !ok {
             return Err(refused());
         }

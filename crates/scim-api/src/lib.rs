@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod cursor;
 pub mod error;
+pub mod metrics;
 pub mod render;
 pub mod request_log;
 pub mod routes;

@@ -5,12 +5,13 @@
 //! claimed in the database (row locks with SKIP LOCKED on Postgres, leases on deliveries), so
 //! any number of workers can run against one database. Must never import actix or sea-orm.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::Utc;
 use domain::ports::{AttemptOutcome, EventProcessor};
 use domain::webhooks::{DueDelivery, signature};
+use prometheus::{IntCounter, IntCounterVec, register_int_counter, register_int_counter_vec};
 
 /// Tuning.
 #[derive(Debug, Clone)]
@@ -35,6 +36,23 @@ impl Default for WorkerConfig {
         }
     }
 }
+
+static EVENTS: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
+    register_int_counter!(
+        "worker_events_processed_total",
+        "Outbox events moved into the audit trail"
+    )
+    .ok()
+});
+
+static DELIVERIES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "webhook_delivery_attempts_total",
+        "Webhook delivery attempts by outcome (succeeded, retry, dead)",
+        &["outcome"]
+    )
+    .ok()
+});
 
 /// Deliveries attempted per step.
 const BATCH: u64 = 20;
@@ -71,6 +89,9 @@ impl Worker {
     /// Processes a batch of outbox events and attempts the deliveries that are due.
     pub async fn try_execute_next(&self) -> anyhow::Result<Outcome> {
         let processed = self.store.process_outbox(200).await?;
+        if let Some(c) = EVENTS.as_ref() {
+            c.inc_by(processed);
+        }
         // The lease outlasts the whole batch even if every receiver times out, so no other
         // worker takes a delivery this one is still sending.
         let lease = self.config.request_timeout.saturating_mul(BATCH as u32) + std::time::Duration::from_secs(30);
@@ -79,6 +100,14 @@ impl Worker {
         let delivered = due.len();
         for d in due {
             let outcome = self.attempt(&d).await;
+            let label = match (outcome.succeeded, outcome.retry_at.is_some()) {
+                (true, _) => "succeeded",
+                (false, true) => "retry",
+                (false, false) => "dead",
+            };
+            if let Some(c) = DELIVERIES.as_ref() {
+                c.with_label_values(&[label]).inc();
+            }
             self.store.record_attempt(d.id, outcome).await?;
         }
         Ok(if processed == 0 && delivered == 0 {

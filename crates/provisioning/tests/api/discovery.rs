@@ -44,3 +44,43 @@ async fn discovery_endpoints_describe_the_service() -> TestResult {
     }
     Ok(())
 }
+
+/// `/metrics` on both listeners: request counts by route pattern (never an id or a tenant),
+/// token checks and worker counters, in the Prometheus text format.
+#[tokio::test]
+async fn metrics_are_served_on_both_listeners_without_ids_or_tenants() -> TestResult {
+    let app = spawn_app().await;
+    let id = app.create_user("metrics@acme.test").await;
+    let (status, _) = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(status, 200);
+    let (status, _) = crate::helpers::read(app.scim_as("non-token", reqwest::Method::GET, "/Users", None).await).await;
+    assert_eq!(status, 401);
+    app.drain().await;
+    let viewer = app.admin_token("viewer");
+    let (status, _, _) = app
+        .admin(Some(&viewer), reqwest::Method::GET, "/admin/v1/roles", None)
+        .await;
+    assert_eq!(status, 200);
+    for base in [&app.address, &app.admin_address] {
+        let res = app.client.get(format!("{base}/metrics")).send().await?;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"].to_str()?.starts_with("text/plain"));
+        let text = res.text().await?;
+        for want in [
+            r#"http_requests_total{listener="scim",method="GET",route="/api/scim/v2/Users/{id}",status="200"} 1"#,
+            r#"http_requests_total{listener="scim",method="POST",route="/api/scim/v2/Users",status="201"} 1"#,
+            r#"http_requests_total{listener="admin",method="GET",route="/admin/v1/roles",status="200"} 1"#,
+            r#"scim_token_checks_total{result="refused"} 1"#,
+            r#"scim_token_checks_total{result="argon2_ok"} 1"#,
+            "http_request_duration_seconds_bucket",
+            "worker_events_processed_total",
+        ] {
+            assert!(text.contains(want), "{base}/metrics lacks {want}:\n{text}");
+        }
+        assert!(
+            !text.contains(&id) && !text.contains(&app.tenant.id.to_string()),
+            "no ids in labels"
+        );
+    }
+    Ok(())
+}
