@@ -152,7 +152,20 @@ pub async fn put_sso_connection(
     if let Some(Some(role)) = &input.default_role {
         state.catalogue.check(role)?;
     }
+    // Only `default_role` given, on an existing connection: change just that (the admin UI
+    // sets the default role without re-sending the IdP's metadata).
+    let only_default_role = input.protocol.is_none()
+        && input.idp_metadata_xml.is_none()
+        && input.idp_entity_id.is_none()
+        && input.idp_sso_url.is_none()
+        && input.idp_certificates.is_none()
+        && input.issuer.is_none()
+        && input.client_id.is_none()
+        && input.default_role.is_some();
     match protocol {
+        SsoProtocol::Saml if only_default_role => {
+            connection(&state, &tenant).await?;
+        }
         SsoProtocol::Saml => {
             let idp = saml_idp(&input)?;
             state.tenants.set_saml(tenant.id, &who.actor(), idp).await?;
@@ -162,7 +175,7 @@ pub async fn put_sso_connection(
                 return Err(Problem::bad_request("an OIDC connection needs issuer and client_id"));
             };
             if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
-                return Err(Problem::bad_request("issuer must be an https:// URL"));
+                return Err(Problem::bad_request("issuer must be an absolute http(s):// URL"));
             }
             state
                 .tenants

@@ -228,10 +228,14 @@ async fn account_manager_sets_up_a_customer_and_verifies_provisioning() -> TestR
             am,
             Method::PUT,
             "/admin/v1/tenants/beta-corp/sso-connection",
-            Some(&json!({"idp_metadata_xml": METADATA, "default_role": "tester"})),
+            Some(&json!({"default_role": "tester"})),
         )
         .await;
-    assert_eq!((status, conn["default_role"].clone()), (200, json!("tester")));
+    assert_eq!((status, conn["default_role"].clone()), (200, json!("tester")), "{conn}");
+    assert_eq!(
+        conn["idp_entity_id"], "http://www.okta.com/exkFLOW",
+        "the IdP settings are kept"
+    );
     let (_, users, _) = app
         .admin(am, Method::GET, "/admin/v1/tenants/beta-corp/users", None)
         .await;
