@@ -89,3 +89,22 @@ pub async fn metrics() -> HttpResponse {
         }
     }
 }
+
+/// Echoes the request id of the request's tracing span as `X-Request-Id`, so a customer's IdP
+/// log line can be matched with ours.
+pub async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    use actix_web::HttpMessage;
+    let id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|r| r.to_string());
+    let mut res = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| actix_web::http::header::HeaderValue::from_str(&id).ok()) {
+        res.headers_mut()
+            .insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}

@@ -140,6 +140,7 @@ impl Application {
             App::new()
                 .wrap(actix_web::middleware::from_fn(scim_api::request_log::record))
                 .wrap(actix_web::middleware::from_fn(crate::metrics::scim_listener))
+                .wrap(actix_web::middleware::from_fn(crate::metrics::request_id_header))
                 .wrap(TracingLogger::<TenantRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(db.clone())
@@ -178,6 +179,7 @@ impl Application {
                 .configure(admin_api::configure)
                 .split_for_parts();
             app.wrap(actix_web::middleware::from_fn(crate::metrics::admin_listener))
+                .wrap(actix_web::middleware::from_fn(crate::metrics::request_id_header))
                 .wrap(TracingLogger::<TenantRootSpan>::new())
                 .configure(admin_api::extractor_config)
                 .route("/healthz", web::get().to(healthz))

@@ -64,6 +64,14 @@ async fn metrics_are_served_on_both_listeners_without_ids_or_tenants() -> TestRe
     for base in [&app.address, &app.admin_address] {
         let res = app.client.get(format!("{base}/metrics")).send().await?;
         assert_eq!(res.status(), 200);
+        let request_id = res
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        assert!(
+            request_id.is_some_and(|r| uuid::Uuid::parse_str(&r).is_ok()),
+            "every answer names its request id"
+        );
         assert!(res.headers()["content-type"].to_str()?.starts_with("text/plain"));
         let text = res.text().await?;
         for want in [
