@@ -152,14 +152,6 @@ impl Principal {
         }
     }
 
-    /// Refuses all but admins.
-    pub fn require_admin(&self) -> Result<(), Problem> {
-        match self.role {
-            AdminRole::Admin => Ok(()),
-            _ => Err(Problem::forbidden("this needs an admin token")),
-        }
-    }
-
     /// The actor recorded on events.
     pub fn actor(&self) -> domain::events::Actor {
         domain::events::Actor::Admin(self.sub.clone())

@@ -150,7 +150,6 @@ pub trait GroupStore: Send + Sync {
 pub trait TenantStore: Send + Sync {
     async fn create(&self, actor: &Actor, slug: Slug, name: String) -> Result<Tenant, DomainError>;
     async fn get_by_slug(&self, slug: &str) -> Result<Option<Tenant>, DomainError>;
-    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, DomainError>;
     async fn set_saml(&self, t: TenantId, actor: &Actor, idp: SamlIdp) -> Result<SsoConnection, DomainError>;
     async fn sso_connection(&self, t: TenantId) -> Result<Option<SsoConnection>, DomainError>;
     async fn set_scim_enabled(&self, t: TenantId, actor: &Actor, enabled: bool) -> Result<(), DomainError>;

@@ -27,18 +27,6 @@ pub struct User {
     pub groups: Option<Vec<GroupRef>>,
 }
 
-impl User {
-    /// `userName`.
-    pub fn user_name(&self) -> &str {
-        self.doc.get("userName").and_then(Value::as_str).unwrap_or_default()
-    }
-
-    /// `active` (a user without the attribute is active).
-    pub fn is_active(&self) -> bool {
-        self.doc.get("active").and_then(Value::as_bool).unwrap_or(true)
-    }
-}
-
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRef {
@@ -56,13 +44,6 @@ pub struct Group {
     pub last_modified: DateTime<Utc>,
     /// The members, when they were loaded.
     pub members: Option<Vec<MemberRef>>,
-}
-
-impl Group {
-    /// `displayName`.
-    pub fn display_name(&self) -> &str {
-        self.doc.get("displayName").and_then(Value::as_str).unwrap_or_default()
-    }
 }
 
 /// A member of a group.

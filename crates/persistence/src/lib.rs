@@ -76,16 +76,6 @@ impl Database {
         &self.conn
     }
 
-    /// A tenant's events after a cursor, oldest first (the outbox as a feed).
-    pub async fn events_after(
-        &self,
-        t: domain::tenant::TenantId,
-        after: Option<uuid::Uuid>,
-        limit: u64,
-    ) -> Result<Vec<serde_json::Value>, domain::DomainError> {
-        events::events_after(&self.conn, t, after, limit).await
-    }
-
     /// The ports over this database, with the role catalogue that effective roles follow.
     pub fn stores(&self, catalogue: Arc<domain::roles::RoleCatalogue>) -> Stores {
         Stores {

@@ -10,7 +10,8 @@ use domain::ports::TenantStore;
 use domain::roles::RoleCatalogue;
 use domain::tenant::{SamlIdp, Slug, SsoConnection, SsoProtocol, Tenant, TenantId, TenantStatus};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -67,6 +68,81 @@ fn to_connection(m: sso_connections::Model) -> Result<SsoConnection, DomainError
         default_role: m.default_role,
         updated_at: m.updated_at,
     })
+}
+
+/// The protocol-specific part of an SSO connection, and what its event says.
+struct ConnectionFields {
+    protocol: SsoProtocol,
+    saml_entity_id: Option<String>,
+    saml_sso_url: Option<String>,
+    saml_certificates: Option<String>,
+    oidc_config: Option<String>,
+    event_data: serde_json::Value,
+}
+
+fn connection_event(t: TenantId, actor: &Actor, data: serde_json::Value) -> Event {
+    Event::new(
+        EventType::SsoConnectionUpdated,
+        t,
+        actor,
+        ResourceRef {
+            kind: "SsoConnection",
+            id: t.to_string(),
+        },
+        data,
+    )
+}
+
+impl SqlTenantStore {
+    /// Creates or replaces the tenant's connection, keeping its default role and creation
+    /// time; SCIM stays enabled only on SAML, and switching to OIDC while SCIM is on is refused.
+    async fn write_connection(
+        &self,
+        t: TenantId,
+        actor: &Actor,
+        fields: ConnectionFields,
+    ) -> Result<SsoConnection, DomainError> {
+        let now = Utc::now();
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        let existing = sso_connections::Entity::find_by_id(t.to_string())
+            .one(&txn)
+            .await
+            .ctx("reading an SSO connection")?;
+        let scim_enabled = existing.as_ref().is_some_and(|e| e.scim_enabled);
+        if scim_enabled && fields.protocol != SsoProtocol::Saml {
+            return Err(DomainError::Conflict(
+                "SCIM provisioning is enabled on this tenant and needs SAML: disable SCIM before switching the connection to OIDC".into(),
+            ));
+        }
+        let row = sso_connections::Model {
+            tenant_id: t.to_string(),
+            protocol: fields.protocol.as_str().to_owned(),
+            saml_entity_id: fields.saml_entity_id,
+            saml_sso_url: fields.saml_sso_url,
+            saml_certificates: fields.saml_certificates,
+            oidc_config: fields.oidc_config,
+            scim_enabled,
+            default_role: existing.as_ref().and_then(|e| e.default_role.clone()),
+            created_at: existing.as_ref().map_or(now, |e| e.created_at),
+            updated_at: now,
+        };
+        // Every column is written (a model converts to unchanged values otherwise).
+        let active = sso_connections::ActiveModel::from(row.clone()).reset_all();
+        if existing.is_some() {
+            sso_connections::Entity::update(active)
+                .exec(&txn)
+                .await
+                .ctx("updating an SSO connection")?;
+        } else {
+            sso_connections::Entity::insert(active)
+                .exec_without_returning(&txn)
+                .await
+                .ctx("inserting an SSO connection")?;
+        }
+        outbox::push(&txn, &connection_event(t, actor, fields.event_data)).await?;
+        txn.commit().await.ctx("committing an SSO connection")?;
+        to_connection(row)
+    }
 }
 
 #[async_trait]
@@ -128,65 +204,18 @@ impl TenantStore for SqlTenantStore {
             .transpose()
     }
 
-    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, DomainError> {
-        tenants::Entity::find_by_id(id.to_string())
-            .one(&self.db)
-            .await
-            .ctx("reading a tenant")?
-            .map(to_tenant)
-            .transpose()
-    }
-
     #[tracing::instrument(skip(self, idp), err(level = "debug"))]
     async fn set_saml(&self, t: TenantId, actor: &Actor, idp: SamlIdp) -> Result<SsoConnection, DomainError> {
-        let now = Utc::now();
-        let txn = self.db.begin().await.ctx("starting a transaction")?;
-        let existing = sso_connections::Entity::find_by_id(t.to_string())
-            .one(&txn)
-            .await
-            .ctx("reading an SSO connection")?;
         let certs = serde_json::to_string(&idp.certificates).map_err(|e| DomainError::Unexpected(e.into()))?;
-        let row = sso_connections::ActiveModel {
-            tenant_id: Set(t.to_string()),
-            protocol: Set(SsoProtocol::Saml.as_str().to_owned()),
-            saml_entity_id: Set(Some(idp.entity_id.clone())),
-            saml_sso_url: Set(Some(idp.sso_url.clone())),
-            saml_certificates: Set(Some(certs)),
-            oidc_config: Set(None),
-            scim_enabled: Set(existing.as_ref().is_some_and(|e| e.scim_enabled)),
-            default_role: Set(existing.as_ref().and_then(|e| e.default_role.clone())),
-            created_at: Set(existing.as_ref().map_or(now, |e| e.created_at)),
-            updated_at: Set(now),
+        let fields = ConnectionFields {
+            protocol: SsoProtocol::Saml,
+            saml_entity_id: Some(idp.entity_id.clone()),
+            saml_sso_url: Some(idp.sso_url.clone()),
+            saml_certificates: Some(certs),
+            oidc_config: None,
+            event_data: json!({"protocol": "saml", "idp_entity_id": idp.entity_id, "idp_sso_url": idp.sso_url, "certificates": idp.certificates.len()}),
         };
-        if existing.is_some() {
-            sso_connections::Entity::update(row)
-                .exec(&txn)
-                .await
-                .ctx("updating an SSO connection")?;
-        } else {
-            sso_connections::Entity::insert(row)
-                .exec_without_returning(&txn)
-                .await
-                .ctx("inserting an SSO connection")?;
-        }
-        let ev = Event::new(
-            EventType::SsoConnectionUpdated,
-            t,
-            actor,
-            ResourceRef {
-                kind: "SsoConnection",
-                id: t.to_string(),
-            },
-            json!({"protocol": "saml", "idp_entity_id": idp.entity_id, "idp_sso_url": idp.sso_url, "certificates": idp.certificates.len()}),
-        );
-        outbox::push(&txn, &ev).await?;
-        let stored = sso_connections::Entity::find_by_id(t.to_string())
-            .one(&txn)
-            .await
-            .ctx("re-reading an SSO connection")?
-            .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("SSO connection vanished")))?;
-        txn.commit().await.ctx("committing an SSO connection")?;
-        to_connection(stored)
+        self.write_connection(t, actor, fields).await
     }
 
     async fn sso_connection(&self, t: TenantId) -> Result<Option<SsoConnection>, DomainError> {
@@ -216,17 +245,7 @@ impl TenantStore for SqlTenantStore {
         if res.rows_affected == 0 {
             return Err(DomainError::Conflict("the tenant has no SSO connection".into()));
         }
-        let ev = Event::new(
-            EventType::SsoConnectionUpdated,
-            t,
-            actor,
-            ResourceRef {
-                kind: "SsoConnection",
-                id: t.to_string(),
-            },
-            json!({"scim_enabled": enabled}),
-        );
-        outbox::push(&txn, &ev).await?;
+        outbox::push(&txn, &connection_event(t, actor, json!({"scim_enabled": enabled}))).await?;
         txn.commit().await.ctx("committing a SCIM switch")?;
         Ok(())
     }
@@ -302,58 +321,15 @@ impl TenantStore for SqlTenantStore {
         actor: &Actor,
         config: serde_json::Value,
     ) -> Result<SsoConnection, DomainError> {
-        let now = Utc::now();
-        let txn = self.db.begin().await.ctx("starting a transaction")?;
-        let existing = sso_connections::Entity::find_by_id(t.to_string())
-            .one(&txn)
-            .await
-            .ctx("reading an SSO connection")?;
-        if existing.as_ref().is_some_and(|e| e.scim_enabled) {
-            return Err(DomainError::Conflict(
-                "SCIM provisioning is enabled on this tenant and needs SAML: disable SCIM before switching the connection to OIDC".into(),
-            ));
-        }
-        let row = sso_connections::ActiveModel {
-            tenant_id: Set(t.to_string()),
-            protocol: Set(SsoProtocol::Oidc.as_str().to_owned()),
-            saml_entity_id: Set(None),
-            saml_sso_url: Set(None),
-            saml_certificates: Set(None),
-            oidc_config: Set(Some(config.to_string())),
-            scim_enabled: Set(false),
-            default_role: Set(existing.as_ref().and_then(|e| e.default_role.clone())),
-            created_at: Set(existing.as_ref().map_or(now, |e| e.created_at)),
-            updated_at: Set(now),
+        let fields = ConnectionFields {
+            protocol: SsoProtocol::Oidc,
+            saml_entity_id: None,
+            saml_sso_url: None,
+            saml_certificates: None,
+            oidc_config: Some(config.to_string()),
+            event_data: json!({"protocol": "oidc", "issuer": config.get("issuer")}),
         };
-        if existing.is_some() {
-            sso_connections::Entity::update(row)
-                .exec(&txn)
-                .await
-                .ctx("updating an SSO connection")?;
-        } else {
-            sso_connections::Entity::insert(row)
-                .exec_without_returning(&txn)
-                .await
-                .ctx("inserting an SSO connection")?;
-        }
-        let ev = Event::new(
-            EventType::SsoConnectionUpdated,
-            t,
-            actor,
-            ResourceRef {
-                kind: "SsoConnection",
-                id: t.to_string(),
-            },
-            json!({"protocol": "oidc", "issuer": config.get("issuer")}),
-        );
-        outbox::push(&txn, &ev).await?;
-        let stored = sso_connections::Entity::find_by_id(t.to_string())
-            .one(&txn)
-            .await
-            .ctx("re-reading an SSO connection")?
-            .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("SSO connection vanished")))?;
-        txn.commit().await.ctx("committing an SSO connection")?;
-        to_connection(stored)
+        self.write_connection(t, actor, fields).await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -378,17 +354,7 @@ impl TenantStore for SqlTenantStore {
         if res.rows_affected == 0 {
             return Err(DomainError::Conflict("the tenant has no SSO connection".into()));
         }
-        let ev = Event::new(
-            EventType::SsoConnectionUpdated,
-            t,
-            actor,
-            ResourceRef {
-                kind: "SsoConnection",
-                id: t.to_string(),
-            },
-            json!({"default_role": role}),
-        );
-        outbox::push(&txn, &ev).await?;
+        outbox::push(&txn, &connection_event(t, actor, json!({"default_role": role}))).await?;
         let users = crate::roles::all_users(&txn, t).await?;
         crate::roles::recompute(&txn, &self.catalogue, t, actor, &users).await?;
         txn.commit().await.ctx("committing the default role")?;

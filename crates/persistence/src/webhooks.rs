@@ -312,38 +312,46 @@ impl EventProcessor for SqlWebhookStore {
             q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         let due = q.all(&txn).await.ctx("claiming deliveries")?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The lease: another worker will not take these before it runs out (a crashed worker's
+        // deliveries come back after it).
+        webhook_deliveries::Entity::update_many()
+            .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::val(lease_until))
+            .filter(webhook_deliveries::Column::Id.is_in(due.iter().map(|d| d.id.clone())))
+            .exec(&txn)
+            .await
+            .ctx("leasing deliveries")?;
+        let hooks: HashMap<String, webhooks::Model> = webhooks::Entity::find()
+            .filter(webhooks::Column::Id.is_in(due.iter().map(|d| d.webhook_id.clone())))
+            .all(&txn)
+            .await
+            .ctx("reading webhooks")?
+            .into_iter()
+            .map(|h| (h.id.clone(), h))
+            .collect();
+        let events: HashMap<String, String> = audit_events::Entity::find()
+            .filter(audit_events::Column::Id.is_in(due.iter().map(|d| d.event_id.clone())))
+            .all(&txn)
+            .await
+            .ctx("reading events")?
+            .into_iter()
+            .map(|e| (e.id, e.envelope))
+            .collect();
         let mut out = Vec::with_capacity(due.len());
         for d in due {
-            // The lease: another worker will not take it before it runs out (a crashed
-            // worker's delivery comes back after it).
-            webhook_deliveries::Entity::update_many()
-                .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::val(lease_until))
-                .filter(webhook_deliveries::Column::Id.eq(d.id.clone()))
-                .exec(&txn)
-                .await
-                .ctx("leasing a delivery")?;
-            let Some(hook) = webhooks::Entity::find_by_id(d.webhook_id.clone())
-                .one(&txn)
-                .await
-                .ctx("reading a webhook")?
-            else {
-                continue;
-            };
-            let Some(event) = audit_events::Entity::find_by_id(d.event_id.clone())
-                .one(&txn)
-                .await
-                .ctx("reading an event")?
-            else {
+            let (Some(hook), Some(envelope)) = (hooks.get(&d.webhook_id), events.get(&d.event_id)) else {
                 continue;
             };
             out.push(DueDelivery {
                 id: uuid(&d.id)?,
                 tenant_id: TenantId(uuid(&d.tenant_id)?),
-                url: hook.url,
-                secret: hook.secret,
+                url: hook.url.clone(),
+                secret: hook.secret.clone(),
                 event_id: uuid(&d.event_id)?,
                 event_type: d.event_type,
-                envelope: event.envelope,
+                envelope: envelope.clone(),
                 attempts: d.attempts,
             });
         }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::{cursor, event_id, limit, next_cursor};
 use crate::AdminState;
 use crate::auth::Principal;
 use crate::problem::Problem;
@@ -167,25 +168,6 @@ pub struct FeedQuery {
     pub limit: Option<u64>,
 }
 
-fn cursor(c: Option<&str>) -> Result<Option<Uuid>, Problem> {
-    match c.filter(|c| !c.is_empty()) {
-        Some(c) => Uuid::parse_str(c)
-            .map(Some)
-            .map_err(|_| Problem::bad_request("invalid cursor")),
-        None => Ok(None),
-    }
-}
-
-fn limit(l: Option<u64>) -> u64 {
-    l.unwrap_or(50).clamp(1, 200)
-}
-
-fn event_cursor(items: &[serde_json::Value], limit: u64) -> Option<String> {
-    (items.len() as u64 == limit)
-        .then(|| items.last().and_then(|e| e["id"].as_str()).map(str::to_owned))
-        .flatten()
-}
-
 /// Users with effective role and groups. Any role.
 #[utoipa::path(tag = "directory", params(("t" = String, Path, description = "tenant slug"), UserFilter),
     security(("bearer" = [])),
@@ -214,9 +196,7 @@ pub async fn list_users(
         .into_iter()
         .map(UserDto::from)
         .collect();
-    let next_cursor = (items.len() as u64 == limit)
-        .then(|| items.last().map(|u| u.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&items, limit, |u| Some(u.id.to_string()));
     Ok(HttpResponse::Ok().json(UserPage { items, next_cursor }))
 }
 
@@ -314,7 +294,7 @@ pub async fn audit_events(
         limit,
     };
     let items = state.directory.audit(tenant.id, &query).await?;
-    let next_cursor = event_cursor(&items, limit);
+    let next_cursor = next_cursor(&items, limit, event_id);
     Ok(HttpResponse::Ok().json(EventPage { items, next_cursor }))
 }
 
@@ -334,6 +314,6 @@ pub async fn event_feed(
         .directory
         .feed(tenant.id, cursor(q.after.as_deref())?, limit)
         .await?;
-    let next_cursor = event_cursor(&items, limit);
+    let next_cursor = next_cursor(&items, limit, event_id);
     Ok(HttpResponse::Ok().json(EventPage { items, next_cursor }))
 }

@@ -7,6 +7,32 @@ mod sso;
 mod tenants;
 mod webhooks;
 
+/// A `cursor` query parameter: the id of the last item already seen (empty means none).
+fn cursor(c: Option<&str>) -> Result<Option<uuid::Uuid>, crate::problem::Problem> {
+    c.filter(|c| !c.is_empty())
+        .map(|c| uuid::Uuid::parse_str(c).map_err(|_| crate::problem::Problem::bad_request("invalid cursor")))
+        .transpose()
+}
+
+/// A `limit` query parameter: 1-200, default 50.
+fn limit(l: Option<u64>) -> u64 {
+    l.unwrap_or(50).clamp(1, 200)
+}
+
+/// The cursor of the next page: the last item's id when the page is full.
+fn next_cursor<T>(items: &[T], limit: u64, id: impl Fn(&T) -> Option<String>) -> Option<String> {
+    if items.len() as u64 == limit {
+        items.last().and_then(id)
+    } else {
+        None
+    }
+}
+
+/// The id of an event envelope.
+fn event_id(e: &serde_json::Value) -> Option<String> {
+    e["id"].as_str().map(str::to_owned)
+}
+
 /// Registers every handler (through `service`, so each is in the OpenAPI document).
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(tenants::create_tenant)

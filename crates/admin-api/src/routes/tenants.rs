@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::{cursor, limit, next_cursor};
 use crate::AdminState;
 use crate::auth::Principal;
 use crate::problem::Problem;
@@ -95,17 +96,10 @@ pub async fn list_tenants(
     _who: Principal,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(TenantId(
-            Uuid::parse_str(c).map_err(|_| Problem::bad_request("invalid cursor"))?,
-        )),
-        None => None,
-    };
+    let limit = limit(q.limit);
+    let after = cursor(q.cursor.as_deref())?.map(TenantId);
     let items = state.tenants.list(after, limit).await?;
-    let next_cursor = (items.len() as u64 == limit)
-        .then(|| items.last().map(|t| t.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&items, limit, |t| Some(t.id.to_string()));
     Ok(HttpResponse::Ok().json(TenantPage {
         items: items.into_iter().map(TenantDto::from).collect(),
         next_cursor,

@@ -32,15 +32,33 @@ async fn discovery_endpoints_describe_the_service() -> TestResult {
     );
     let (status, body) = app.get("/Schemas/urn:nope").await;
     assert_scim_error(status, &body, 404, None, "unknown schema");
-    // The count cap is maxResults.
-    let (status, page) = app.get("/Users?count=100000").await;
-    assert_eq!((status, page["itemsPerPage"].clone()), (200, serde_json::json!(0)));
     // Health endpoints on both listeners.
     for base in [&app.address, &app.admin_address] {
         let res = app.client.get(format!("{base}/healthz")).send().await?;
         assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<serde_json::Value>().await?["status"], "ok");
         let res = app.client.get(format!("{base}/readyz")).send().await?;
         assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<serde_json::Value>().await?["database"], "ok");
+    }
+    Ok(())
+}
+
+/// `count` above `filter.maxResults` is capped, and the cap is what ServiceProviderConfig says.
+#[tokio::test]
+async fn count_above_max_results_is_capped_at_the_advertised_maximum() -> TestResult {
+    let app = crate::helpers::spawn_app_with(|s| s.scim.max_results = 2).await;
+    for i in 0..3 {
+        app.create_user(&format!("cap{i}@acme.test")).await;
+    }
+    let (_, spc) = app.get("/ServiceProviderConfig").await;
+    assert_eq!(spc["filter"]["maxResults"], 2);
+    for query in ["/Users?count=100000", "/Users"] {
+        let (status, page) = app.get(query).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["totalResults"], 3, "{query}");
+        assert_eq!(page["itemsPerPage"], 2, "{query}");
+        assert_eq!(page["Resources"].as_array().map(Vec::len), Some(2), "{query}");
     }
     Ok(())
 }
